@@ -1,0 +1,62 @@
+# Ruxguide: `make run` serves the app, `make test` runs the whole suite. Both set everything up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+HOST_PORT ?= 127.0.0.1:8000
+
+# Candidates for a Python >= 3.12, best first: an explicit choice, versions on PATH, then pyenv's.
+PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) python3.14 python3.13 python3.12 \
+	$(sort $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)) python3
+
+.PHONY: help run test lint check-migrations setup static clean
+
+help:
+	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
+	@echo "make test   set up the same, then run the whole test suite"
+	@echo "make lint   ruff and the missing-migrations check"
+
+$(INSTALLED): pyproject.toml
+	@set -e; \
+	if [ ! -x "$(PY)" ]; then \
+		found=""; \
+		for candidate in $(PYTHON_CANDIDATES); do \
+			if command -v "$$candidate" >/dev/null 2>&1 && \
+			   "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+				found="$$candidate"; break; \
+			fi; \
+		done; \
+		if [ -z "$$found" ]; then \
+			echo "Ruxguide needs Python 3.12 or newer (Django 6.1 requires it), and none was found."; \
+			echo "Install one, e.g. 'apt-get install python3.12' or 'pyenv install 3.13',"; \
+			echo "or point RUXGUIDE_PYTHON at it: make RUXGUIDE_PYTHON=/path/to/python3.13 test"; \
+			exit 1; \
+		fi; \
+		echo "Using $$found ($$("$$found" --version))"; \
+		"$$found" -m venv $(VENV); \
+	fi; \
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"; \
+	$(PY) -m pip install --quiet --disable-pip-version-check --group test -e .; \
+	touch $@
+
+setup: $(INSTALLED)
+	@mkdir -p var
+	@$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py ensure_default_rules
+	@$(PY) manage.py collectstatic --noinput -v 0
+
+run: setup
+	DJANGO_DEBUG=true $(PY) manage.py runserver $(HOST_PORT)
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

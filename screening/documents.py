@@ -1,0 +1,79 @@
+"""Checks on a rule-set document (the JSON shape shared by snapshots, export and the defaults).
+
+Pure: it reads plain dicts and lists, so it can vet a draft, an import or a fixture alike.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from screening.engine import Level
+
+FORMAT = "ruxguide.ruleset/1"
+
+
+def document_problems(document: Mapping[str, Any]) -> list[str]:
+    """Every reason this document cannot be published, in plain words for a clinician."""
+    problems: list[str] = []
+    questions = [q for q in document.get("questions", []) if q.get("active", True)]
+    rules = [r for r in document.get("rules", []) if r.get("active", True)]
+    source_codes = {s["code"] for s in document.get("sources", [])}
+
+    problems += _duplicates("question", [q["id"] for q in document.get("questions", [])])
+    problems += _duplicates("rule", [r["id"] for r in document.get("rules", [])])
+    problems += _duplicates("source", [s["code"] for s in document.get("sources", [])])
+
+    options_of: dict[str, set[str]] = {}
+    position: dict[str, int] = {}
+    for index, question in enumerate(questions):
+        option_ids = [o["id"] for o in question.get("options", [])]
+        problems += _duplicates(f"option of question '{question['id']}'", option_ids)
+        if not option_ids:
+            problems.append(f"Question '{question['id']}' has no options.")
+        options_of[question["id"]] = set(option_ids)
+        position[question["id"]] = index
+
+    for question in questions:
+        for condition in question.get("show_when", []):
+            target = condition["question"]
+            where = f"Skip rule of question '{question['id']}'"
+            if target == question["id"]:
+                problems.append(f"{where} points at the question itself.")
+            elif target not in position:
+                problems.append(f"{where} names '{target}', which is not an active question.")
+            elif position[target] > position[question["id"]]:
+                problems.append(f"{where} points forward to '{target}'; it can only use an earlier question.")
+            else:
+                problems += _foreign_options(where, target, condition.get("options", []), options_of)
+
+    for rule in rules:
+        where = f"Rule '{rule['id']}'"
+        if rule.get("level") not in Level.values:
+            problems.append(f"{where} has an unknown level '{rule.get('level')}'.")
+        if not rule.get("conditions"):
+            problems.append(f"{where} has no conditions, so it would never fire.")
+        for condition in rule.get("conditions", []):
+            target = condition["question"]
+            if target not in options_of:
+                problems.append(f"{where} names '{target}', which is not an active question.")
+            else:
+                problems += _foreign_options(where, target, condition.get("options", []), options_of)
+        for code in rule.get("sources", []):
+            if code not in source_codes:
+                problems.append(f"{where} cites unknown source '{code}'.")
+    return problems
+
+
+def _duplicates(kind: str, identifiers: list[str]) -> list[str]:
+    return [f"The {kind} identifier '{i}' is used {n} times." for i, n in Counter(identifiers).items() if n > 1]
+
+
+def _foreign_options(where: str, question_id: str, options: list[str], options_of: dict[str, set[str]]) -> list[str]:
+    if not options:
+        return [f"{where} names no options of '{question_id}'."]
+    foreign = [o for o in options if o not in options_of[question_id]]
+    if foreign:
+        return [f"{where} names {', '.join(repr(o) for o in foreign)}, not an option of '{question_id}'."]
+    return []

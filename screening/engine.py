@@ -1,0 +1,271 @@
+"""Pure rule evaluation: a rule set and a patient's answers in, shown questions and outcomes out.
+
+Nothing here touches the ORM, a request or a template, so the views, the `screen` command,
+the tests and the benchmark all share exactly the same logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import TextChoices
+
+Answers = Mapping[str, tuple[str, ...]]
+
+
+class Level(TextChoices):
+    """Outcome levels, declared most severe first; the declaration order is the severity order."""
+
+    URGENT = "urgent", "Get medical help now"
+    STOP_AND_CALL = "stop_and_call", "Stop using the cream and contact your doctor soon"
+    DO_NOT_USE = "do_not_use", "Do not use it unless your doctor decides otherwise"
+    TALK_FIRST = "talk_first", "Talk to your doctor or pharmacist before using it"
+    TAKE_CARE = "take_care", "Points to take care with while using it"
+
+    @property
+    def severity(self) -> int:
+        """Higher is more severe."""
+        members = list(type(self))
+        return len(members) - members.index(self)
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        if isinstance(other, Level):
+            return self.severity < other.severity
+        return NotImplemented
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        if isinstance(other, Level):
+            return self.severity > other.severity
+        return NotImplemented
+
+
+NO_CAUTION = "none"
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+    exclusive: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerIn:
+    """Holds when the answer to `question` includes any of `options`."""
+
+    question: str
+    options: frozenset[str]
+
+    def holds(self, answers: Answers) -> bool:
+        return not self.options.isdisjoint(answers.get(self.question, ()))
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    options: tuple[Option, ...]
+    help_text: str = ""
+    multiple: bool = False
+    show_when: tuple[AnswerIn, ...] = ()
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(option.id for option in self.options)
+
+    def option(self, option_id: str) -> Option | None:
+        return next((option for option in self.options if option.id == option_id), None)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    level: Level
+    conditions: tuple[AnswerIn, ...]
+    message: str = ""
+    next_steps: str = ""
+    rationale: str = ""
+    sources: tuple[str, ...] = ()
+
+    def fires(self, answers: Answers) -> bool:
+        return bool(self.conditions) and all(condition.holds(answers) for condition in self.conditions)
+
+
+@dataclass(frozen=True)
+class Source:
+    code: str
+    document: str
+    url: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    body: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """One published version of the questions and rules, in the order patients meet them."""
+
+    questions: tuple[Question, ...]
+    rules: tuple[Rule, ...]
+    sources: tuple[Source, ...] = ()
+    sections: tuple[Section, ...] = ()
+    version: int = 0
+    published_at: str = ""
+    _questions_by_id: dict[str, Question] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_questions_by_id", {q.id: q for q in self.questions})
+
+    def question(self, question_id: str) -> Question | None:
+        return self._questions_by_id.get(question_id)
+
+    def source(self, code: str) -> Source | None:
+        return next((source for source in self.sources if source.code == code), None)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((section for section in self.sections if section.id == section_id), None)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a set of answers leads to: the fired rules, most severe first."""
+
+    fired: tuple[Rule, ...]
+    ignored: tuple[str, ...]
+
+    @property
+    def overall(self) -> str:
+        return self.fired[0].level.value if self.fired else NO_CAUTION
+
+    def by_level(self) -> list[tuple[Level, list[Rule]]]:
+        groups: dict[Level, list[Rule]] = {}
+        for rule in self.fired:
+            groups.setdefault(rule.level, []).append(rule)
+        return list(groups.items())
+
+
+class AnswerError(ValueError):
+    """An answer that cannot belong to the question it claims to answer."""
+
+
+def shown_questions(ruleset: RuleSet, answers: Answers) -> list[Question]:
+    """The questions a patient sees, given the answers so far, in order.
+
+    A question is shown when every one of its "shown when" conditions holds on the answers to
+    questions that are themselves shown, so an answer to a hidden question never counts.
+    """
+    shown: list[Question] = []
+    counted: dict[str, tuple[str, ...]] = {}
+    for question in ruleset.questions:
+        if all(condition.holds(counted) for condition in question.show_when):
+            shown.append(question)
+            if question.id in answers:
+                counted[question.id] = answers[question.id]
+    return shown
+
+
+def counted_answers(ruleset: RuleSet, answers: Answers) -> dict[str, tuple[str, ...]]:
+    """The answers that count: those to shown questions."""
+    return {q.id: answers[q.id] for q in shown_questions(ruleset, answers) if q.id in answers}
+
+
+def ignored_answers(ruleset: RuleSet, answers: Answers) -> list[str]:
+    """Answered questions that the skip logic hides (or that the rule set no longer has)."""
+    counted = counted_answers(ruleset, answers)
+    return [question_id for question_id in answers if question_id not in counted]
+
+
+def next_question(ruleset: RuleSet, answers: Answers) -> Question | None:
+    """The first shown question without an answer, or None when the check is complete."""
+    return next((q for q in shown_questions(ruleset, answers) if q.id not in answers), None)
+
+
+def evaluate(ruleset: RuleSet, answers: Answers) -> Outcome:
+    """Which rules fire on the answers that count, most severe first, then in rule order."""
+    counted = counted_answers(ruleset, answers)
+    fired = [rule for rule in ruleset.rules if rule.fires(counted)]
+    fired.sort(key=lambda rule: -rule.level.severity)  # stable: keeps rule order within a level
+    ignored = tuple(question_id for question_id in answers if question_id not in counted)
+    return Outcome(fired=tuple(fired), ignored=ignored)
+
+
+def clean_answer(question: Question, values: Sequence[object]) -> tuple[str, ...]:
+    """Check one question's submitted values and return them in the question's option order."""
+    if any(not isinstance(value, str) for value in values):
+        raise AnswerError(f"Answers to {question.id!r} must be option identifiers.")
+    chosen = [str(value) for value in values]
+    if not chosen:
+        raise AnswerError(f"Choose an answer for {question.id!r}.")
+    unknown = [value for value in chosen if question.option(value) is None]
+    if unknown:
+        raise AnswerError(f"{unknown[0]!r} is not an option of {question.id!r}.")
+    if len(set(chosen)) != len(chosen):
+        raise AnswerError(f"An option of {question.id!r} was given twice.")
+    if not question.multiple and len(chosen) > 1:
+        raise AnswerError(f"{question.id!r} takes one answer only.")
+    exclusive = [value for value in chosen if question.option(value).exclusive]  # type: ignore[union-attr]
+    if exclusive and len(chosen) > 1:
+        raise AnswerError(f"{exclusive[0]!r} cannot be chosen together with other options of {question.id!r}.")
+    return tuple(option_id for option_id in question.option_ids if option_id in chosen)
+
+
+def ruleset_from_document(document: Mapping[str, Any], *, version: int = 0, published_at: str = "") -> RuleSet:
+    """Build the engine's rule set from the JSON document shape shared by export and snapshots."""
+    questions = tuple(
+        Question(
+            id=q["id"],
+            text=q["text"],
+            help_text=q.get("help_text", ""),
+            multiple=bool(q.get("multiple", False)),
+            options=tuple(
+                Option(id=o["id"], label=o["label"], exclusive=bool(o.get("exclusive", False)))
+                for o in q["options"]
+            ),
+            show_when=tuple(_answer_in(c) for c in q.get("show_when", ())),
+        )
+        for q in document.get("questions", ())
+        if q.get("active", True)
+    )
+    rules = tuple(
+        Rule(
+            id=r["id"],
+            title=r["title"],
+            level=Level(r["level"]),
+            conditions=tuple(_answer_in(c) for c in r["conditions"]),
+            message=r.get("message", ""),
+            next_steps=r.get("next_steps", ""),
+            rationale=r.get("rationale", ""),
+            sources=tuple(r.get("sources", ())),
+        )
+        for r in document.get("rules", ())
+        if r.get("active", True)
+    )
+    sources = tuple(
+        Source(code=s["code"], document=s["document"], url=s.get("url", ""), summary=s.get("summary", ""))
+        for s in document.get("sources", ())
+    )
+    sections = tuple(
+        Section(id=s["id"], title=s["title"], body=tuple(s.get("body", ())), sources=tuple(s.get("sources", ())))
+        for s in document.get("sections", ())
+    )
+    return RuleSet(
+        questions=questions,
+        rules=rules,
+        sources=sources,
+        sections=sections,
+        version=version,
+        published_at=published_at,
+    )
+
+
+def _answer_in(condition: Mapping[str, Any]) -> AnswerIn:
+    return AnswerIn(question=condition["question"], options=frozenset(condition["options"]))

@@ -1,0 +1,191 @@
+"""The draft rule set that clinicians edit in the admin, and the published snapshots patients see."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+from screening.engine import Level
+
+identifier_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]*$",
+    "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.",
+)
+
+
+def identifier_field(**kwargs: object) -> models.CharField:
+    return models.CharField(
+        max_length=64,
+        validators=[identifier_validator],
+        help_text="Fixed identifier used in forms, results and exports. Do not derive it from wording.",
+        **kwargs,
+    )
+
+
+class Source(models.Model):
+    """A checked fact and the document it comes from (S1-S11 from the article, L1-L11 from the label)."""
+
+    code = models.CharField(max_length=16, unique=True, validators=[RegexValidator(r"^[A-Z][0-9]+$", "Use a capital letter and a number, e.g. S1 or L10.")])
+    document = models.CharField(max_length=200, help_text="Document and section, e.g. 'US Prescribing Information, section 5.1'.")
+    url = models.URLField(blank=True)
+    summary = models.TextField(help_text="The fact in plain words; printed on the patient-education page.")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.document}"
+
+
+class GuidanceSection(models.Model):
+    """Text every result and the education page show, such as the urgent warning signs."""
+
+    identifier = identifier_field(unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="One paragraph or list item per line.")
+    sources = models.ManyToManyField(Source, blank=True, related_name="sections")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "identifier"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def body_lines(self) -> list[str]:
+        return [line.strip() for line in self.body.splitlines() if line.strip()]
+
+
+class Question(models.Model):
+    identifier = identifier_field(unique=True)
+    text = models.CharField(max_length=300, help_text="The question as patients read it.")
+    help_text = models.TextField(blank=True)
+    multiple = models.BooleanField("several answers allowed", default=False)
+    order = models.PositiveIntegerField(default=0, help_text="Patients meet questions in this order.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "identifier"]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+
+class Option(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    identifier = identifier_field()
+    label = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=0)
+    exclusive = models.BooleanField(
+        "none of these", default=False, help_text="Choosing this clears the question's other options."
+    )
+
+    class Meta:
+        ordering = ["question__order", "order", "identifier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "identifier"],
+                name="option_identifier_unique_per_question",
+                violation_error_message="This question already has an option with that identifier.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question.identifier} = {self.identifier}"
+
+
+class ShowWhen(models.Model):
+    """Skip logic: the question is shown only when an earlier question's answer is one of `options`."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="show_when")
+    depends_on = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="+", help_text="An earlier question."
+    )
+    options = models.ManyToManyField(Option, related_name="+", help_text="Shown when the answer is any of these.")
+
+    class Meta:
+        verbose_name = "shown when"
+        verbose_name_plural = "shown when (skip logic)"
+
+    def __str__(self) -> str:
+        return f"{self.question.identifier} shown when {self.depends_on.identifier} is …"
+
+    def clean(self) -> None:
+        if self.question_id and self.depends_on_id:
+            problem = skip_rule_problem(question=self.question, depends_on=self.depends_on)
+            if problem:
+                raise ValidationError({"depends_on": problem})
+
+
+class Rule(models.Model):
+    identifier = identifier_field(unique=True)
+    title = models.CharField(max_length=200, help_text="Short heading patients read.")
+    level = models.CharField(max_length=20, choices=Level.choices)
+    message = models.TextField(help_text="What this means, in plain words.")
+    next_steps = models.TextField("what to do next")
+    rationale = models.TextField("clinician rationale", blank=True)
+    sources = models.ManyToManyField(Source, blank=True, related_name="rules")
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "identifier"]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+
+class Condition(models.Model):
+    """Holds when the answer to `question` is (or, for several answers, includes) any of `options`."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="conditions")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    options = models.ManyToManyField(Option, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.question.identifier} is any of …"
+
+
+class PublishedRuleSet(models.Model):
+    """An immutable snapshot of the rule set as patients see it."""
+
+    version = models.PositiveIntegerField(unique=True)
+    document = models.JSONField()
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        get_latest_by = "version"
+
+    def __str__(self) -> str:
+        return f"version {self.version}"
+
+
+def skip_rule_problem(*, question: Question, depends_on: Question) -> str:
+    """Why a question cannot depend on another, or an empty string when it can."""
+    if depends_on.pk == question.pk and question.pk is not None:
+        return "A question cannot be shown depending on its own answer."
+    if depends_on.order >= question.order:
+        return (
+            f"'{depends_on.identifier}' does not come before '{question.identifier}': "
+            "a question can only depend on an earlier one (lower order)."
+        )
+    return ""
+
+
+def options_problem(*, question: Question, options: list[Option]) -> str:
+    """Why these options cannot be used with this question, or an empty string."""
+    if not options:
+        return "Choose at least one option."
+    foreign = [option for option in options if option.question_id != question.pk]
+    if foreign:
+        names = ", ".join(str(option) for option in foreign)
+        return f"These options belong to another question than '{question.identifier}': {names}."
+    return ""
