@@ -7,9 +7,12 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST_PORT ?= 127.0.0.1:8000
 
-# Candidates for a Python >= 3.12, best first: an explicit choice, versions on PATH, then pyenv's.
-PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) python3.14 python3.13 python3.12 \
-	$(sort $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)) python3
+# Candidates for a Python >= 3.12, best first: an explicit choice, pyenv's newest, then PATH.
+PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
+	$$(ls -d $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) \
+	python3.14 python3.13 python3.12 python3
+# make's own commands run the app for local development only.
+LOCAL := DJANGO_DEBUG=true
 
 .PHONY: help run test lint check-migrations setup static clean
 
@@ -43,12 +46,12 @@ $(INSTALLED): pyproject.toml
 
 setup: $(INSTALLED)
 	@mkdir -p var
-	@$(PY) manage.py migrate --noinput -v 0
-	@$(PY) manage.py ensure_default_rules
-	@$(PY) manage.py collectstatic --noinput -v 0
+	@$(LOCAL) $(PY) manage.py migrate --noinput -v 0
+	@$(LOCAL) $(PY) manage.py ensure_default_rules
+	@$(LOCAL) $(PY) manage.py collectstatic --noinput -v 0
 
 run: setup
-	DJANGO_DEBUG=true $(PY) manage.py runserver $(HOST_PORT)
+	$(LOCAL) $(PY) manage.py runserver $(HOST_PORT)
 
 test: setup
 	$(VENV)/bin/pytest
@@ -56,7 +59,7 @@ test: setup
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

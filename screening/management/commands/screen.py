@@ -1,0 +1,72 @@
+"""Screen one set of answers against the live rule set, from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from screening.engine import AnswerError, RuleSet, clean_answer, evaluate
+from screening.models import PublishedRuleSet
+from screening.publishing import current_ruleset
+
+
+class BadAnswers(Exception):
+    """Input that cannot be screened; the message is shown on one line."""
+
+
+def parse_answers(ruleset: RuleSet, raw: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise BadAnswers('answers must be a JSON object like {"question": "option"}')
+    answers: dict[str, tuple[str, ...]] = {}
+    for question_id, value in raw.items():
+        question = ruleset.question(question_id)
+        if question is None:
+            raise BadAnswers(f"unknown question {question_id!r}")
+        values = value if isinstance(value, list) else [value]
+        try:
+            answers[question_id] = clean_answer(question, values)
+        except AnswerError as error:
+            raise BadAnswers(str(error)) from None
+    return answers
+
+
+class Command(BaseCommand):
+    help = (
+        'Read answers as JSON ({"question": "option"} or {"question": ["option", ...]}) from FILE or '
+        "standard input and print the outcome as JSON. Exit code 2 on bad input."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", nargs="?", default="-", help="a JSON file, or - for standard input")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            ruleset = current_ruleset()
+        except PublishedRuleSet.DoesNotExist:
+            self._fail("no rule set is published yet: run 'manage.py ensure_default_rules'")
+        try:
+            text = sys.stdin.read() if options["file"] == "-" else open(options["file"], encoding="utf-8").read()
+        except OSError as error:
+            self._fail(f"cannot read {options['file']}: {error.strerror}")
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            self._fail(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+        try:
+            answers = parse_answers(ruleset, raw)
+        except BadAnswers as error:
+            self._fail(str(error))
+        outcome = evaluate(ruleset, answers)
+        result = {
+            "overall": outcome.overall,
+            "outcomes": [{"rule": rule.id, "level": rule.level.value} for rule in outcome.fired],
+            "ignored": list(outcome.ignored),
+        }
+        self.stdout.write(json.dumps(result, indent=2))
+
+    def _fail(self, message: str) -> None:
+        self.stderr.write(f"screen: {message}")
+        sys.exit(2)

@@ -1,0 +1,29 @@
+"""Shared fixtures: a test database that holds the published default rule set."""
+
+from __future__ import annotations
+
+import pytest
+
+from screening.engine import RuleSet
+from screening.publishing import current_ruleset, default_document, ensure_default_rules
+from screening.engine import ruleset_from_document
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - extends pytest-django's fixture
+    """Load the default rule set once; each test's transaction is rolled back over it."""
+    with django_db_blocker.unblock():
+        ensure_default_rules()
+
+
+@pytest.fixture
+def published_rules(db) -> RuleSet:
+    """The live rule set. A browser test's flush empties the tables, so load again when needed."""
+    ensure_default_rules()
+    return current_ruleset()
+
+
+@pytest.fixture(scope="session")
+def default_ruleset() -> RuleSet:
+    """The default rule set as the engine sees it, without a database."""
+    return ruleset_from_document(default_document())
