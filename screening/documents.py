@@ -48,6 +48,11 @@ def document_problems(document: Mapping[str, Any]) -> list[str]:
             else:
                 problems += _foreign_options(where, target, condition.get("options", []), options_of)
 
+    for section in document.get("sections", []):
+        for code in section.get("sources", []):
+            if code not in source_codes:
+                problems.append(f"Section '{section['id']}' cites unknown source '{code}'.")
+
     for rule in rules:
         where = f"Rule '{rule['id']}'"
         if rule.get("level") not in Level.values:

@@ -40,6 +40,16 @@ class Level(TextChoices):
             return self.severity > other.severity
         return NotImplemented
 
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        if isinstance(other, Level):
+            return self.severity <= other.severity
+        return NotImplemented
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        if isinstance(other, Level):
+            return self.severity >= other.severity
+        return NotImplemented
+
 
 NO_CAUTION = "none"
 
@@ -179,9 +189,10 @@ def counted_answers(ruleset: RuleSet, answers: Answers) -> dict[str, tuple[str, 
 
 
 def ignored_answers(ruleset: RuleSet, answers: Answers) -> list[str]:
-    """Answered questions that the skip logic hides (or that the rule set no longer has)."""
+    """Answered questions that the skip logic hides, in question order, then any the rule set lacks."""
     counted = counted_answers(ruleset, answers)
-    return [question_id for question_id in answers if question_id not in counted]
+    hidden = [q.id for q in ruleset.questions if q.id in answers and q.id not in counted]
+    return hidden + sorted(question_id for question_id in answers if ruleset.question(question_id) is None)
 
 
 def next_question(ruleset: RuleSet, answers: Answers) -> Question | None:
@@ -194,8 +205,7 @@ def evaluate(ruleset: RuleSet, answers: Answers) -> Outcome:
     counted = counted_answers(ruleset, answers)
     fired = [rule for rule in ruleset.rules if rule.fires(counted)]
     fired.sort(key=lambda rule: -rule.level.severity)  # stable: keeps rule order within a level
-    ignored = tuple(question_id for question_id in answers if question_id not in counted)
-    return Outcome(fired=tuple(fired), ignored=ignored)
+    return Outcome(fired=tuple(fired), ignored=tuple(ignored_answers(ruleset, answers)))
 
 
 def clean_answer(question: Question, values: Sequence[object]) -> tuple[str, ...]:
@@ -227,8 +237,7 @@ def ruleset_from_document(document: Mapping[str, Any], *, version: int = 0, publ
             help_text=q.get("help_text", ""),
             multiple=bool(q.get("multiple", False)),
             options=tuple(
-                Option(id=o["id"], label=o["label"], exclusive=bool(o.get("exclusive", False)))
-                for o in q["options"]
+                Option(id=o["id"], label=o["label"], exclusive=bool(o.get("exclusive", False))) for o in q["options"]
             ),
             show_when=tuple(_answer_in(c) for c in q.get("show_when", ())),
         )

@@ -27,8 +27,14 @@ def identifier_field(**kwargs: object) -> models.CharField:
 class Source(models.Model):
     """A checked fact and the document it comes from (S1-S11 from the article, L1-L11 from the label)."""
 
-    code = models.CharField(max_length=16, unique=True, validators=[RegexValidator(r"^[A-Z][0-9]+$", "Use a capital letter and a number, e.g. S1 or L10.")])
-    document = models.CharField(max_length=200, help_text="Document and section, e.g. 'US Prescribing Information, section 5.1'.")
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z][0-9]+$", "Use a capital letter and a number, e.g. S1 or L10.")],
+    )
+    document = models.CharField(
+        max_length=200, help_text="Document and section, e.g. 'US Prescribing Information, section 5.1'."
+    )
     url = models.URLField(blank=True)
     summary = models.TextField(help_text="The fact in plain words; printed on the patient-education page.")
     order = models.PositiveIntegerField(default=0)

@@ -35,10 +35,12 @@ def draft_document() -> dict[str, Any]:
     """The draft rule set held in the models, as a document (the export format)."""
     option_ids = Prefetch("options", queryset=Option.objects.order_by("id").only("identifier"))
     questions = Question.objects.prefetch_related(
-        "options", Prefetch("show_when", queryset=ShowWhen.objects.select_related("depends_on").prefetch_related(option_ids))
+        "options",
+        Prefetch("show_when", queryset=ShowWhen.objects.select_related("depends_on").prefetch_related(option_ids)),
     )
     rules = Rule.objects.prefetch_related(
-        "sources", Prefetch("conditions", queryset=Condition.objects.select_related("question").prefetch_related(option_ids))
+        "sources",
+        Prefetch("conditions", queryset=Condition.objects.select_related("question").prefetch_related(option_ids)),
     )
     return {
         "format": FORMAT,

@@ -1,14 +1,367 @@
-"""Patient pages."""
+"""Patient pages: start, one question per step, check your answers, result, clear.
 
-from django.http import HttpRequest, HttpResponse
+Every step is a plain form post with POST/redirect/GET; with htmx the same views answer with the
+page's `main` partial, and the URL is pushed so the back button keeps working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from screening.engine import (
+    AnswerError,
+    Level,
+    Question,
+    RuleSet,
+    clean_answer,
+    evaluate,
+    next_question,
+    shown_questions,
+)
+from screening.models import PublishedRuleSet
+from screening.publishing import current_ruleset
+from screening.visit import Visit, clear_visit, load_visit, save_visit
+
+CHANGE_PARAM = "change"
 
 
-@require_GET
+def _page(
+    request: HttpRequest, template: str, title: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """The whole page, or only its `main` partial for an htmx request (not a history restore)."""
+    partial = request.htmx and not request.htmx.history_restore_request
+    ruleset: RuleSet | None = getattr(request, "ruleset", None)
+    context = {**context, "page_title": title, "urgent": ruleset.section("urgent_signs") if ruleset else None}
+    response = render(request, f"{template}#main" if partial else template, context, status=status)
+    if partial and request.method == "GET":
+        response["HX-Push-Url"] = request.get_full_path()
+    return response
+
+
+def _live_rules(request: HttpRequest) -> tuple[RuleSet, Visit]:
+    ruleset = current_ruleset()
+    request.ruleset = ruleset  # type: ignore[attr-defined]  # read by _page for the warning signs
+    visit = load_visit(request.session, ruleset)
+    if visit.rules_changed:
+        messages.info(
+            request,
+            "Our clinical team updated the questions since you started. "
+            "We kept every answer that still applies. Please check the questions again.",
+        )
+    return ruleset, visit
+
+
+def _question_url(question: Question, *, change: bool = False) -> str:
+    url = reverse("question", args=[question.id])
+    return f"{url}?{CHANGE_PARAM}=1" if change else url
+
+
+def _continue_url(ruleset: RuleSet, visit: Visit, *, change: bool = False) -> str:
+    upcoming = next_question(ruleset, visit.answers)
+    if upcoming is None:
+        return reverse("check_answers")
+    return _question_url(upcoming, change=change)
+
+
+def _problem(request: HttpRequest, *, status: int, title: str, message: str, link: str, link_text: str) -> HttpResponse:
+    context = {"title": title, "message": message, "link": link, "link_text": link_text}
+    return _page(request, "screening/problem.html", title, context, status=status)
+
+
+def _no_rules(request: HttpRequest) -> HttpResponse:
+    return _problem(
+        request,
+        status=503,
+        title="The check is not available right now",
+        message="The questions are being prepared. Please try again later, or ask your doctor or pharmacist.",
+        link=reverse("start"),
+        link_text="Back to the start",
+    )
+
+
+@require_safe
+@vary_on_headers("HX-Request")
 def start(request: HttpRequest) -> HttpResponse:
-    return render(request, "screening/start.html")
+    try:
+        ruleset, visit = _live_rules(request)
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    context = {"ruleset": ruleset, "visit": visit, "question_count": len(shown_questions(ruleset, {}))}
+    return _page(request, "screening/start.html", "Check before you use ruxolitinib cream", context)
+
+
+@require_safe
+def begin(request: HttpRequest) -> HttpResponse:
+    """Start (or go on with) the check at the first unanswered question."""
+    try:
+        ruleset, visit = _live_rules(request)
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    save_visit(request.session, ruleset, visit)
+    return HttpResponseRedirect(_continue_url(ruleset, visit))
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def question(request: HttpRequest, question_id: str) -> HttpResponse:
+    try:
+        ruleset, visit = _live_rules(request)
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    change = request.GET.get(CHANGE_PARAM) == "1"
+    current = ruleset.question(question_id)
+    if current is None:
+        return _problem(
+            request,
+            status=404,
+            title="We could not find that question",
+            message="The link may be old, or the questions may have changed. Your answers so far are kept.",
+            link=_continue_url(ruleset, visit),
+            link_text="Go to your next question",
+        )
+    shown = shown_questions(ruleset, visit.answers)
+    if current not in shown:
+        return _problem(
+            request,
+            status=404,
+            title="This question does not apply to you",
+            message="Based on your earlier answers, we do not need to ask this. Your answers so far are kept.",
+            link=_continue_url(ruleset, visit),
+            link_text="Go to your next question",
+        )
+    if not visit.started and shown.index(current) > 0:
+        return _problem(
+            request,
+            status=400,
+            title="Your answers are no longer here",
+            message=(
+                "To protect your privacy, we keep answers only until you close your browser or for a few "
+                "hours. Please start again."
+            ),
+            link=reverse("begin"),
+            link_text="Start again",
+        )
+    earlier_unanswered = [q for q in shown[: shown.index(current)] if q.id not in visit.answers]
+    if earlier_unanswered:
+        return _problem(
+            request,
+            status=409,
+            title="Please answer the earlier questions first",
+            message="Some earlier questions have no answer yet. Your answers so far are kept.",
+            link=_question_url(earlier_unanswered[0], change=change),
+            link_text="Go to the first question without an answer",
+        )
+
+    error = ""
+    status = 200
+    chosen = visit.answers.get(current.id, ())
+    if request.method == "POST":
+        submitted = request.POST.getlist(current.id)
+        try:
+            answer = clean_answer(current, submitted)
+        except AnswerError:
+            error, status = _answer_error(current, submitted)
+            chosen = tuple(v for v in submitted if current.option(v) is not None) if status == 200 else chosen
+        else:
+            visit.answers[current.id] = answer
+            save_visit(request.session, ruleset, visit)
+            if change and not _revealed_new_questions(ruleset, visit):
+                return HttpResponseRedirect(reverse("check_answers"))
+            return HttpResponseRedirect(_continue_url(ruleset, visit, change=change))
+
+    position = shown.index(current) + 1
+    previous = shown[position - 2] if position > 1 else None
+    if change:
+        back_url = reverse("check_answers")
+    elif previous is not None:
+        back_url = _question_url(previous)
+    else:
+        back_url = reverse("start")
+    context = {
+        "question": current,
+        "chosen": chosen,
+        "error": error,
+        "position": position,
+        "total": len(shown),
+        "back_url": back_url,
+        "action": request.get_full_path(),
+    }
+    title = f"Error: {current.text}" if error else current.text
+    return _page(request, "screening/question.html", title, context, status=status)
+
+
+def _answer_error(question: Question, submitted: list[str]) -> tuple[str, int]:
+    """The message for a rejected answer, and whether it was a slip (200) or a tampered form (400)."""
+    if not submitted:
+        if question.multiple:
+            return "Choose at least one answer, or choose the last option if none apply.", 200
+        return "Choose an answer.", 200
+    exclusive = next((o for o in question.options if o.exclusive and o.id in submitted), None)
+    known = all(question.option(v) is not None for v in submitted) and len(set(submitted)) == len(submitted)
+    if exclusive and known and len(submitted) > 1:
+        return (
+            f"You chose “{exclusive.label}” and other answers. Choose “{exclusive.label}” on its own, or the others.",
+            200,
+        )
+    return (
+        "We could not use that answer. It did not match the choices for this question. Please choose again.",
+        400,
+    )
+
+
+def _revealed_new_questions(ruleset: RuleSet, visit: Visit) -> bool:
+    return next_question(ruleset, visit.answers) is not None
+
+
+def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> HttpResponse | None:
+    upcoming = next_question(ruleset, visit.answers)
+    if upcoming is None:
+        return None
+    if not visit.answers:
+        return _problem(
+            request,
+            status=409,
+            title="There are no answers yet",
+            message=(
+                "We keep answers only until you close your browser or for a few hours, to protect your "
+                "privacy. Start the check to see your result."
+            ),
+            link=reverse("begin"),
+            link_text="Start the check",
+        )
+    return _problem(
+        request,
+        status=409,
+        title="Some questions still need an answer",
+        message="Your answers so far are kept. Answer the remaining questions to see your result.",
+        link=_question_url(upcoming),
+        link_text="Go to your next question",
+    )
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def check_answers(request: HttpRequest) -> HttpResponse:
+    try:
+        ruleset, visit = _live_rules(request)
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    incomplete = _require_complete(request, ruleset, visit)
+    if incomplete:
+        return incomplete
+    return _page(request, "screening/check_answers.html", "Check your answers", {"rows": _answer_rows(ruleset, visit)})
+
+
+def _answer_rows(ruleset: RuleSet, visit: Visit) -> list[dict[str, Any]]:
+    return [
+        {
+            "question": q,
+            "labels": [q.option(v).label for v in visit.answers[q.id]],  # type: ignore[union-attr]
+            "change_url": _question_url(q, change=True),
+        }
+        for q in shown_questions(ruleset, visit.answers)
+    ]
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def result(request: HttpRequest) -> HttpResponse:
+    try:
+        ruleset, visit = _live_rules(request)
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    incomplete = _require_complete(request, ruleset, visit)
+    if incomplete:
+        return incomplete
+    return _page(request, "screening/result.html", "Your result", _result_context(ruleset, visit))
+
+
+def _result_context(ruleset: RuleSet, visit: Visit) -> dict[str, Any]:
+    outcome = evaluate(ruleset, visit.answers)
+    groups = [
+        {
+            "level": level,
+            "rules": [
+                {"rule": rule, "sources": [s for c in rule.sources if (s := ruleset.source(c))]} for rule in rules
+            ],
+        }
+        for level, rules in outcome.by_level()
+    ]
+    return {
+        "ruleset": ruleset,
+        "outcome": outcome,
+        "groups": groups,
+        "headline_level": outcome.fired[0].level if outcome.fired else None,
+        "how_to_use": ruleset.section("how_to_use"),
+    }
+
+
+@require_POST
+def clear(request: HttpRequest) -> HttpResponse:
+    clear_visit(request.session)
+    messages.success(request, "Your answers have been cleared from this browser.")
+    response = HttpResponseRedirect(reverse("start"))
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return render(request, "screening/csrf_failure.html", status=403)
+    """A form sent without its security token: nothing was saved, and earlier answers are kept."""
+    with contextlib.suppress(PublishedRuleSet.DoesNotExist):
+        request.ruleset = current_ruleset()  # type: ignore[attr-defined]
+    referer = request.META.get("HTTP_REFERER", "")
+    same_site = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
+    return _problem(
+        request,
+        status=403,
+        title="We could not save that answer",
+        message=(
+            "The form was missing a security check, so nothing was changed. This can happen if a page was "
+            "open for a long time. Your earlier answers are kept. Please go back and answer again."
+        ),
+        link=referer if same_site and referer else reverse("begin"),
+        link_text="Go back to the question",
+    )
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def result_print(request: HttpRequest) -> HttpResponse:
+    """The personal result laid out for paper: date, version, every answer, room for notes."""
+    try:
+        ruleset, visit = _live_rules(request)
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    incomplete = _require_complete(request, ruleset, visit)
+    if incomplete:
+        return incomplete
+    context = _result_context(ruleset, visit)
+    context["rows"] = _answer_rows(ruleset, visit)
+    context["printed_on"] = timezone.localdate()
+    return render(request, "screening/result_print.html", {**context, "page_title": "Your result to print"})
+
+
+@require_safe
+def education(request: HttpRequest) -> HttpResponse:
+    """Everything patients should know before and while using the cream, from the live rule set."""
+    try:
+        ruleset = current_ruleset()
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    request.ruleset = ruleset  # type: ignore[attr-defined]
+    context = {
+        "ruleset": ruleset,
+        "published_on": ruleset.published_at,
+        "levels": [{"level": level, "rules": [r for r in ruleset.rules if r.level == level]} for level in Level],
+        "sections": {section.id: section for section in ruleset.sections},
+    }
+    return _page(request, "screening/education.html", "About ruxolitinib cream: who should not use it", context)

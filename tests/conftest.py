@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from screening.engine import RuleSet
+from screening.engine import RuleSet, ruleset_from_document
 from screening.publishing import current_ruleset, default_document, ensure_default_rules
-from screening.engine import ruleset_from_document
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - extends pytest-django's fixture
+def django_db_setup(django_db_setup, django_db_blocker):
     """Load the default rule set once; each test's transaction is rolled back over it."""
     with django_db_blocker.unblock():
         ensure_default_rules()

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,123 +15,259 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identifier', models.CharField(help_text='Fixed identifier used in forms, results and exports. Do not derive it from wording.', max_length=64, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.")])),
-                ('text', models.CharField(help_text='The question as patients read it.', max_length=300)),
-                ('help_text', models.TextField(blank=True)),
-                ('multiple', models.BooleanField(default=False, verbose_name='several answers allowed')),
-                ('order', models.PositiveIntegerField(default=0, help_text='Patients meet questions in this order.')),
-                ('active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "identifier",
+                    models.CharField(
+                        help_text="Fixed identifier used in forms, results and exports. Do not derive it from wording.",
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("text", models.CharField(help_text="The question as patients read it.", max_length=300)),
+                ("help_text", models.TextField(blank=True)),
+                ("multiple", models.BooleanField(default=False, verbose_name="several answers allowed")),
+                ("order", models.PositiveIntegerField(default=0, help_text="Patients meet questions in this order.")),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['order', 'identifier'],
+                "ordering": ["order", "identifier"],
             },
         ),
         migrations.CreateModel(
-            name='Rule',
+            name="Rule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identifier', models.CharField(help_text='Fixed identifier used in forms, results and exports. Do not derive it from wording.', max_length=64, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.")])),
-                ('title', models.CharField(help_text='Short heading patients read.', max_length=200)),
-                ('level', models.CharField(choices=[('urgent', 'Get medical help now'), ('stop_and_call', 'Stop using the cream and contact your doctor soon'), ('do_not_use', 'Do not use it unless your doctor decides otherwise'), ('talk_first', 'Talk to your doctor or pharmacist before using it'), ('take_care', 'Points to take care with while using it')], max_length=20)),
-                ('message', models.TextField(help_text='What this means, in plain words.')),
-                ('next_steps', models.TextField(verbose_name='what to do next')),
-                ('rationale', models.TextField(blank=True, verbose_name='clinician rationale')),
-                ('active', models.BooleanField(default=True)),
-                ('order', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "identifier",
+                    models.CharField(
+                        help_text="Fixed identifier used in forms, results and exports. Do not derive it from wording.",
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("title", models.CharField(help_text="Short heading patients read.", max_length=200)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("urgent", "Get medical help now"),
+                            ("stop_and_call", "Stop using the cream and contact your doctor soon"),
+                            ("do_not_use", "Do not use it unless your doctor decides otherwise"),
+                            ("talk_first", "Talk to your doctor or pharmacist before using it"),
+                            ("take_care", "Points to take care with while using it"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.TextField(help_text="What this means, in plain words.")),
+                ("next_steps", models.TextField(verbose_name="what to do next")),
+                ("rationale", models.TextField(blank=True, verbose_name="clinician rationale")),
+                ("active", models.BooleanField(default=True)),
+                ("order", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['order', 'identifier'],
+                "ordering": ["order", "identifier"],
             },
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z][0-9]+$', 'Use a capital letter and a number, e.g. S1 or L10.')])),
-                ('document', models.CharField(help_text="Document and section, e.g. 'US Prescribing Information, section 5.1'.", max_length=200)),
-                ('url', models.URLField(blank=True)),
-                ('summary', models.TextField(help_text='The fact in plain words; printed on the patient-education page.')),
-                ('order', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=16,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z][0-9]+$", "Use a capital letter and a number, e.g. S1 or L10."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "document",
+                    models.CharField(
+                        help_text="Document and section, e.g. 'US Prescribing Information, section 5.1'.",
+                        max_length=200,
+                    ),
+                ),
+                ("url", models.URLField(blank=True)),
+                (
+                    "summary",
+                    models.TextField(help_text="The fact in plain words; printed on the patient-education page."),
+                ),
+                ("order", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['order', 'code'],
+                "ordering": ["order", "code"],
             },
         ),
         migrations.CreateModel(
-            name='PublishedRuleSet',
+            name="PublishedRuleSet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(unique=True)),
-                ('document', models.JSONField()),
-                ('published_at', models.DateTimeField(auto_now_add=True)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(unique=True)),
+                ("document", models.JSONField()),
+                ("published_at", models.DateTimeField(auto_now_add=True)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-version'],
-                'get_latest_by': 'version',
+                "ordering": ["-version"],
+                "get_latest_by": "version",
             },
         ),
         migrations.CreateModel(
-            name='Option',
+            name="Option",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identifier', models.CharField(help_text='Fixed identifier used in forms, results and exports. Do not derive it from wording.', max_length=64, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.")])),
-                ('label', models.CharField(max_length=200)),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('exclusive', models.BooleanField(default=False, help_text="Choosing this clears the question's other options.", verbose_name='none of these')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='options', to='screening.question')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "identifier",
+                    models.CharField(
+                        help_text="Fixed identifier used in forms, results and exports. Do not derive it from wording.",
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                ("order", models.PositiveIntegerField(default=0)),
+                (
+                    "exclusive",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Choosing this clears the question's other options.",
+                        verbose_name="none of these",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="options", to="screening.question"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['question__order', 'order', 'identifier'],
+                "ordering": ["question__order", "order", "identifier"],
             },
         ),
         migrations.CreateModel(
-            name='Condition',
+            name="Condition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('options', models.ManyToManyField(related_name='+', to='screening.option')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='screening.question')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conditions', to='screening.rule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("options", models.ManyToManyField(related_name="+", to="screening.option")),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="screening.question"
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="conditions", to="screening.rule"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ShowWhen',
+            name="ShowWhen",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('depends_on', models.ForeignKey(help_text='An earlier question.', on_delete=django.db.models.deletion.CASCADE, related_name='+', to='screening.question')),
-                ('options', models.ManyToManyField(help_text='Shown when the answer is any of these.', related_name='+', to='screening.option')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='show_when', to='screening.question')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "depends_on",
+                    models.ForeignKey(
+                        help_text="An earlier question.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="screening.question",
+                    ),
+                ),
+                (
+                    "options",
+                    models.ManyToManyField(
+                        help_text="Shown when the answer is any of these.", related_name="+", to="screening.option"
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="show_when", to="screening.question"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'shown when',
-                'verbose_name_plural': 'shown when (skip logic)',
+                "verbose_name": "shown when",
+                "verbose_name_plural": "shown when (skip logic)",
             },
         ),
         migrations.AddField(
-            model_name='rule',
-            name='sources',
-            field=models.ManyToManyField(blank=True, related_name='rules', to='screening.source'),
+            model_name="rule",
+            name="sources",
+            field=models.ManyToManyField(blank=True, related_name="rules", to="screening.source"),
         ),
         migrations.CreateModel(
-            name='GuidanceSection',
+            name="GuidanceSection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identifier', models.CharField(help_text='Fixed identifier used in forms, results and exports. Do not derive it from wording.', max_length=64, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.")])),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField(help_text='One paragraph or list item per line.')),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('sources', models.ManyToManyField(blank=True, related_name='sections', to='screening.source')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "identifier",
+                    models.CharField(
+                        help_text="Fixed identifier used in forms, results and exports. Do not derive it from wording.",
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lower-case letters, digits, '_' or '-' only, starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField(help_text="One paragraph or list item per line.")),
+                ("order", models.PositiveIntegerField(default=0)),
+                ("sources", models.ManyToManyField(blank=True, related_name="sections", to="screening.source")),
             ],
             options={
-                'ordering': ['order', 'identifier'],
+                "ordering": ["order", "identifier"],
             },
         ),
         migrations.AddConstraint(
-            model_name='option',
-            constraint=models.UniqueConstraint(fields=('question', 'identifier'), name='option_identifier_unique_per_question', violation_error_message='This question already has an option with that identifier.'),
+            model_name="option",
+            constraint=models.UniqueConstraint(
+                fields=("question", "identifier"),
+                name="option_identifier_unique_per_question",
+                violation_error_message="This question already has an option with that identifier.",
+            ),
         ),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -48,13 +49,17 @@ class Command(BaseCommand):
         except PublishedRuleSet.DoesNotExist:
             self._fail("no rule set is published yet: run 'manage.py ensure_default_rules'")
         try:
-            text = sys.stdin.read() if options["file"] == "-" else open(options["file"], encoding="utf-8").read()
+            text = sys.stdin.read() if options["file"] == "-" else Path(options["file"]).read_text(encoding="utf-8")
         except OSError as error:
             self._fail(f"cannot read {options['file']}: {error.strerror}")
+        except UnicodeDecodeError:
+            self._fail(f"cannot read {options['file']}: it is not UTF-8 text")
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as error:
             self._fail(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+        except RecursionError:
+            self._fail("not valid JSON: it is nested too deeply")
         try:
             answers = parse_answers(ruleset, raw)
         except BadAnswers as error:

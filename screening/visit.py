@@ -1,0 +1,54 @@
+"""A patient's visit: their answers, kept only in their own session and never with identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.sessions.backends.base import SessionBase
+
+from screening.engine import AnswerError, RuleSet, clean_answer, counted_answers
+
+SESSION_KEY = "visit"
+
+
+@dataclass
+class Visit:
+    answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    started: bool = False
+    rules_changed: bool = False
+
+
+def load_visit(session: SessionBase, ruleset: RuleSet) -> Visit:
+    """The visit in this session, brought up to the live rule set version.
+
+    When clinicians published a new version mid-visit, the answers that still fit it are kept
+    and the rest are dropped, and the visit says so, so the patient can be told.
+    """
+    stored = session.get(SESSION_KEY)
+    if not isinstance(stored, dict) or not isinstance(stored.get("answers"), dict):
+        return Visit()
+    answers: dict[str, tuple[str, ...]] = {}
+    for question_id, values in stored["answers"].items():
+        question = ruleset.question(question_id)
+        if question is None or not isinstance(values, list):
+            continue
+        try:
+            answers[question_id] = clean_answer(question, values)
+        except AnswerError:
+            continue
+    answers = counted_answers(ruleset, answers)
+    changed = stored.get("version") != ruleset.version
+    visit = Visit(answers=answers, started=True, rules_changed=changed)
+    if changed:
+        save_visit(session, ruleset, visit)
+    return visit
+
+
+def save_visit(session: SessionBase, ruleset: RuleSet, visit: Visit) -> None:
+    """Store the answers that count (those to shown questions) against the live version."""
+    answers = counted_answers(ruleset, visit.answers)
+    session[SESSION_KEY] = {"version": ruleset.version, "answers": {q: list(v) for q, v in answers.items()}}
+
+
+def clear_visit(session: SessionBase) -> None:
+    session.flush()
