@@ -110,8 +110,11 @@ class ConditionInline(admin.TabularInline):
     model = Condition
     form = ConditionForm
     min_num = 1
-    validate_min = True
     extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # A rule without conditions would never fire; the admin does not pass validate_min itself.
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
 class PublishOnSaveMixin:

@@ -1,0 +1,89 @@
+"""One Chromium per session, a fresh context and page per test, served by pytest-django's live server.
+
+Debian's chromium is used (``playwright install`` cannot download here). Without it the tests skip
+on a developer's machine and fail in CI, where ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM_MISSING = "Debian chromium is required in CI: apt-get install chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+# Generous for a loaded CI machine, short enough that a broken step fails quickly.
+TIMEOUT_MS = 10_000
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(CHROMIUM_MISSING, pytrace=False)
+        pytest.skip(CHROMIUM_MISSING)
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str, playwright_driver: Playwright) -> Iterator[Browser]:
+    browser = playwright_driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def server_url(live_server, published_rules) -> str:
+    """The live server's address, with the default rule set published (the flush emptied it)."""
+    return live_server.url
+
+
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, server_url: str) -> Iterator[NewPage]:
+    """Open pages in fresh contexts (own cookies, own JavaScript setting); all closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(*, javascript: bool = True, viewport: dict[str, int] | None = None) -> Page:
+        context = browser.new_context(
+            base_url=server_url,
+            java_script_enabled=javascript,
+            viewport=viewport or DESKTOP,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: NewPage) -> Page:
+    """A desktop page with JavaScript on."""
+    return new_page()
+
+
+@pytest.fixture
+def page_without_js(new_page: NewPage) -> Page:
+    """A desktop page with JavaScript off: every step is an ordinary form post."""
+    return new_page(javascript=False)
