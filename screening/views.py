@@ -7,6 +7,8 @@ page's `main` partial, and the URL is pushed so the back button keeps working.
 from __future__ import annotations
 
 import contextlib
+import re
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -350,7 +352,32 @@ def result_print(request: HttpRequest) -> HttpResponse:
     return render(request, "screening/result_print.html", {**context, "page_title": "Your result to print"})
 
 
+EDUCATION_HEADINGS = {
+    Level.URGENT: "Get medical help now if…",
+    Level.STOP_AND_CALL: "Stop the cream and contact your doctor soon if…",
+    Level.DO_NOT_USE: "Who should not use it",
+    Level.TALK_FIRST: "Talk to your doctor or pharmacist before you use it if…",
+    Level.TAKE_CARE: "Take care while you use it if…",
+}
+LEAD_SECTIONS = ("approved_uses",)
+
+
+def _documents(ruleset: RuleSet) -> list[dict[str, str]]:
+    """Each source document once, named without its section, so each address is printed once."""
+    documents: dict[str, dict[str, str]] = {}
+    for source in ruleset.sources:
+        name = re.split(r"[,(]", source.document)[0].strip()
+        key = source.url or name
+        if key in documents:
+            if name not in documents[key]["name"]:
+                documents[key]["name"] += f"; {name}"
+        else:
+            documents[key] = {"name": name, "url": source.url}
+    return list(documents.values())
+
+
 @require_safe
+@vary_on_headers("HX-Request")
 def education(request: HttpRequest) -> HttpResponse:
     """Everything patients should know before and while using the cream, from the live rule set."""
     try:
@@ -360,8 +387,14 @@ def education(request: HttpRequest) -> HttpResponse:
     request.ruleset = ruleset  # type: ignore[attr-defined]
     context = {
         "ruleset": ruleset,
-        "published_on": ruleset.published_at,
-        "levels": [{"level": level, "rules": [r for r in ruleset.rules if r.level == level]} for level in Level],
-        "sections": {section.id: section for section in ruleset.sections},
+        "published_on": datetime.fromisoformat(ruleset.published_at),
+        "levels": [
+            {"level": level, "heading": heading, "rules": [r for r in ruleset.rules if r.level == level]}
+            for level, heading in EDUCATION_HEADINGS.items()
+        ],
+        "documents": _documents(ruleset),
+        # The warning signs are on every page already (the layout's aside).
+        "lead_sections": [s for s in ruleset.sections if s.id in LEAD_SECTIONS],
+        "closing_sections": [s for s in ruleset.sections if s.id not in LEAD_SECTIONS and s.id != "urgent_signs"],
     }
     return _page(request, "screening/education.html", "About ruxolitinib cream: who should not use it", context)
