@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -91,6 +92,7 @@ def _no_rules(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @require_safe
 @vary_on_headers("HX-Request")
 def start(request: HttpRequest) -> HttpResponse:
@@ -113,7 +115,8 @@ def begin(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_continue_url(ruleset, visit))
 
 
-@require_http_methods(["GET", "POST"])
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 def question(request: HttpRequest, question_id: str) -> HttpResponse:
     try:
@@ -132,16 +135,7 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             link_text="Go to your next question",
         )
     shown = shown_questions(ruleset, visit.answers)
-    if current not in shown:
-        return _problem(
-            request,
-            status=404,
-            title="This question does not apply to you",
-            message="Based on your earlier answers, we do not need to ask this. Your answers so far are kept.",
-            link=_continue_url(ruleset, visit),
-            link_text="Go to your next question",
-        )
-    if not visit.started and shown.index(current) > 0:
+    if not visit.started and current is not shown[0]:
         return _problem(
             request,
             status=400,
@@ -152,6 +146,15 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             ),
             link=reverse("begin"),
             link_text="Start again",
+        )
+    if current not in shown:
+        return _problem(
+            request,
+            status=404,
+            title="This question does not apply to you",
+            message="Based on your earlier answers, we do not need to ask this. Your answers so far are kept.",
+            link=_continue_url(ruleset, visit),
+            link_text="Go to your next question",
         )
     earlier_unanswered = [q for q in shown[: shown.index(current)] if q.id not in visit.answers]
     if earlier_unanswered:
@@ -251,6 +254,7 @@ def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> H
     )
 
 
+@never_cache
 @require_safe
 @vary_on_headers("HX-Request")
 def check_answers(request: HttpRequest) -> HttpResponse:
@@ -275,6 +279,7 @@ def _answer_rows(ruleset: RuleSet, visit: Visit) -> list[dict[str, Any]]:
     ]
 
 
+@never_cache
 @require_safe
 @vary_on_headers("HX-Request")
 def result(request: HttpRequest) -> HttpResponse:
@@ -335,6 +340,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
+@never_cache
 @require_safe
 @vary_on_headers("HX-Request")
 def result_print(request: HttpRequest) -> HttpResponse:
@@ -349,7 +355,7 @@ def result_print(request: HttpRequest) -> HttpResponse:
     context = _result_context(ruleset, visit)
     context["rows"] = _answer_rows(ruleset, visit)
     context["printed_on"] = timezone.localdate()
-    return render(request, "screening/result_print.html", {**context, "page_title": "Your result to print"})
+    return _page(request, "screening/result_print.html", "Your result to print", context)
 
 
 EDUCATION_HEADINGS = {
