@@ -2,6 +2,11 @@
 
 Debian's chromium is used (``playwright install`` cannot download here). Without it the tests skip
 on a developer's machine and fail in CI, where ``.ci/run`` installs it.
+
+Static files are served as in production: WhiteNoise serves the collected, hashed files from
+STATIC_ROOT. (pytest-django's live server would hand /static/ to Django's StaticFilesHandler, whose
+finders do not know the hashed names the manifest storage puts in the pages, so every stylesheet
+and script would be a 404.) Run ``collectstatic`` first; ``make test`` does.
 """
 
 from __future__ import annotations
@@ -9,9 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from tests.browser.helpers import DESKTOP
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -20,9 +30,6 @@ CHROMIUM_MISSING = "Debian chromium is required in CI: apt-get install chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
 # Generous for a loaded CI machine, short enough that a broken step fails quickly.
 TIMEOUT_MS = 10_000
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +55,29 @@ def browser(chromium_path: str, playwright_driver: Playwright) -> Iterator[Brows
     browser.close()
 
 
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """pytest-django's live server, with /static/ left to the app (WhiteNoise) instead of the finders."""
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if not manifest.exists():
+        pytest.fail(
+            f"{manifest} is missing: run `DJANGO_DEBUG=true .venv/bin/python manage.py collectstatic --noinput`",
+            pytrace=False,
+        )
+    address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(address, start=False)
+    server.thread.static_handler = _through_the_app
+    server.start()
+    yield server
+    server.stop()
+
+
+def _through_the_app(application):
+    return application
+
+
 @pytest.fixture
-def server_url(live_server, published_rules) -> str:
+def server_url(live_server: LiveServer, published_rules) -> str:
     """The live server's address, with the default rule set published (the flush emptied it)."""
     return live_server.url
 

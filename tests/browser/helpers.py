@@ -1,0 +1,181 @@
+"""Patients from /work/shared/clinical/facts.md, and steps that walk a page through the check.
+
+A patient is their answers in the order the check asks them, so the keys double as the expected
+question order. Each level's patient changes one answer of the no-cautions patient, so exactly one
+rule fires for each.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
+
+Answers = dict[str, tuple[str, ...]]
+
+SITE = " \u2013 Ruxguide"  # every page title ends with an en dash and the site name
+SHOTS = Path("/tmp/browser-shots")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+QUESTION_PATH = re.compile(r"^/check/question/(?P<question>[^/]+)/$")
+
+# An adult with eczema who answers no to everything: nothing in facts.md fires.
+NO_CAUTIONS: Answers = {
+    "urgent_symptoms": ("no",),
+    "condition": ("atopic_dermatitis",),
+    "age_group": ("18_to_64",),
+    "allergy": ("no",),
+    "pregnancy": ("no",),
+    "breastfeeding": ("no",),
+    "weakened_immunity": ("no",),
+    "other_medicines": ("none",),
+    "infection_now": ("no",),
+    "infection_history": ("none",),
+    "health_conditions": ("none",),
+    "skin_to_treat": ("none",),
+    "area_size": ("up_to_10_palms",),
+    "treatment_stage": ("not_started",),
+}
+
+
+def patient(**changes: str | tuple[str, ...] | None) -> Answers:
+    """The no-cautions patient with some answers changed; None drops a question the check skips."""
+    answers = dict(NO_CAUTIONS)
+    for question, answer in changes.items():
+        if answer is None:
+            answers.pop(question, None)
+        else:
+            answers[question] = (answer,) if isinstance(answer, str) else answer
+    return answers
+
+
+# level -> (answers, the one rule facts.md says fires for them)
+PATIENT_FOR_LEVEL: dict[str, tuple[Answers, str | None]] = {
+    "urgent": (patient(urgent_symptoms="yes"), "urgent-symptoms"),
+    "stop_and_call": (
+        patient(treatment_stage="under_8_weeks", amount="within_limit", side_effects="skin_reaction"),
+        "skin-reaction",
+    ),
+    "do_not_use": (patient(pregnancy="pregnant"), "pregnancy"),
+    "talk_first": (patient(allergy="not_sure"), "allergy-unsure"),
+    "take_care": (patient(age_group="65_or_over"), "older-adult"),
+    "none": (NO_CAUTIONS, None),
+}
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def question_id(url: str) -> str | None:
+    match = QUESTION_PATH.match(path_of(url))
+    return match["question"] if match else None
+
+
+@contextmanager
+def replacing_main(page: Page, *, javascript: bool) -> Iterator[None]:
+    """Around an action that shows another page. With htmx, wait until the old content of <main> is
+    gone and the new content has settled and taken focus (htmx pushes the URL before it swaps)."""
+    old = page.locator("main [data-focus-on-swap]").first.element_handle() if javascript else None
+    before = page.url
+    yield
+    page.wait_for_url(lambda url: url != before)
+    if old is not None:
+        old.wait_for_element_state("hidden")  # detached
+        expect(page.locator("main [data-focus-on-swap]").first).to_be_focused()
+
+
+def press_continue(page: Page, *, javascript: bool) -> None:
+    """Submit the question and wait until another page (question or check your answers) is shown."""
+    with replacing_main(page, javascript=javascript):
+        page.get_by_role("button", name="Continue", exact=True).click()
+
+
+def answer_question(page: Page, answers: Answers, *, javascript: bool) -> str:
+    """Choose this patient's answer to the question on screen and continue; returns the question id."""
+    current = question_id(page.url)
+    assert current is not None, f"expected a question page, got {page.url}"
+    assert current in answers, f"the check asked {current!r}, which this patient has no answer for"
+    for option in answers[current]:
+        page.locator(f"#{current}-{option}").check()
+    press_continue(page, javascript=javascript)
+    return current
+
+
+def walk_to_answers(page: Page, answers: Answers, *, javascript: bool = True) -> list[str]:
+    """From the start of the check to check-your-answers; returns the questions asked, in order."""
+    page.goto("/check/")
+    asked: list[str] = []
+    while question_id(page.url) is not None and len(asked) <= len(answers):
+        asked.append(answer_question(page, answers, javascript=javascript))
+    assert path_of(page.url) == "/check/answers/", f"expected check your answers, got {page.url}"
+    return asked
+
+
+def post_answers(page: Page, answers: Answers, *, then: str = "/check/answers/") -> None:
+    """Send the answers as the question forms would, without the browser walking each page.
+
+    For tests about a later page, not the steps. The page's context keeps the session cookie, and
+    each answer must lead to the next question in the patient's order, and the last one to `then`.
+    """
+    page.goto("/check/")
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
+    order = list(answers)
+    for position, question in enumerate(order):
+        form = [(question, option) for option in answers[question]] + [("csrfmiddlewaretoken", token)]
+        response = page.request.post(
+            f"/check/question/{question}/",
+            data=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        expected = f"/check/question/{order[position + 1]}/" if position + 1 < len(order) else then
+        assert response.ok, f"answering {question!r}: status {response.status}"
+        assert path_of(response.url) == expected, f"answering {question!r} led to {response.url}, not {expected}"
+
+
+def see_result(page: Page, *, javascript: bool = True) -> None:
+    with replacing_main(page, javascript=javascript):
+        page.get_by_role("link", name="See your result", exact=True).click()
+    assert path_of(page.url) == "/check/result/"
+
+
+def walk_to_result(page: Page, answers: Answers, *, javascript: bool = True) -> list[str]:
+    asked = walk_to_answers(page, answers, javascript=javascript)
+    see_result(page, javascript=javascript)
+    return asked
+
+
+def fired_rules(page: Page) -> list[str]:
+    return page.locator("main article[data-rule]").evaluate_all("els => els.map(e => e.dataset.rule)")
+
+
+def result_level(page: Page) -> str | None:
+    return page.locator("main h1[data-level]").get_attribute("data-level")
+
+
+def focused(page: Page) -> dict[str, str]:
+    """The element that has keyboard focus: its tag, id, type and text."""
+    return page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            return {tag: el.tagName, id: el.id || "", type: el.type || "", text: (el.textContent || "").trim()};
+        }"""
+    )
+
+
+def screenshot(page: Page, name: str) -> Path | None:
+    """A full-page screenshot for a human to look at; a failure only warns, as no test depends on it."""
+    path = SHOTS / f"{name}.png"
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+    except (OSError, PlaywrightError) as error:  # pragma: no cover - depends on the machine
+        warnings.warn(f"could not save {path}: {error}", stacklevel=2)
+        return None
+    return path
