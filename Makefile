@@ -54,6 +54,8 @@ run: setup
 	$(LOCAL) $(PY) manage.py runserver $(HOST_PORT)
 
 test: setup
+	$(VENV)/bin/ruff check --quiet .
+	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/pytest
 
 lint: $(INSTALLED)
