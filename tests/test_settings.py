@@ -1,0 +1,62 @@
+"""The one settings module: environment-driven, safe by default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.test import Client
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def settings_in_a_fresh_process(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); from django.conf import settings; print({expression})"],
+        cwd=PROJECT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "ruxguide.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_refuses_to_start_in_production_without_a_secret_key() -> None:
+    result = settings_in_a_fresh_process({}, "settings.SECRET_KEY")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_is_off_and_cookies_are_secure_unless_asked() -> None:
+    result = settings_in_a_fresh_process(
+        {"DJANGO_SECRET_KEY": "x" * 50}, "settings.DEBUG, settings.SESSION_COOKIE_SECURE, settings.ALLOWED_HOSTS"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False True []"
+
+
+def test_database_url_selects_postgresql() -> None:
+    result = settings_in_a_fresh_process(
+        {"DJANGO_SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://rux:pw@127.0.0.1:5433/ruxguide"},
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['PORT']",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.postgresql 5433"
+
+
+def test_a_bad_boolean_is_a_clear_start_up_error() -> None:
+    result = settings_in_a_fresh_process({"DJANGO_DEBUG": "maybe"}, "settings.DEBUG")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false" in result.stderr
+
+
+def test_every_page_sends_a_content_security_policy_without_unsafe_sources(client: Client, published_rules) -> None:
+    response = client.get("/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "<script>" not in response.content.decode() and "style=" not in response.content.decode()
