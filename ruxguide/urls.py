@@ -1,11 +1,21 @@
 from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
+
+from screening import urls as patient_urls
+
+# The same patient pages over the draft rule set, for signed-in staff only.
+preview_patterns = [
+    path(str(pattern.pattern), staff_member_required(pattern.callback), name=pattern.name)
+    for pattern in patient_urls.urlpatterns
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages (like the admin's) that do not name an icon.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("preview/", include((preview_patterns, "screening"), namespace="preview")),
     path("", include("screening.urls")),
 ]

@@ -1,7 +1,8 @@
-"""The clinician's editor: questions with their options and skip logic, rules with their conditions."""
+"""The clinician's editor: the draft rule set, its audit history, test patients and publishing."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -9,9 +10,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
 from screening import publishing
+from screening.documents import document_diff, document_problems
+from screening.fhir import questionnaire
 from screening.models import (
     Condition,
     GuidanceSection,
@@ -19,11 +26,13 @@ from screening.models import (
     PublishedRuleSet,
     Question,
     Rule,
+    Scenario,
     ShowWhen,
     Source,
     options_problem,
     skip_rule_problem,
 )
+from screening.readability import TARGET_GRADE, check_text
 
 
 def grouped_option_choices() -> list[tuple[str, list[tuple[int, str]]]]:
@@ -117,50 +126,128 @@ class ConditionInline(admin.TabularInline):
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
-class PublishOnSaveMixin:
-    """Until review-before-release exists, every saved change goes live as a new version."""
+class ReasonForm(forms.ModelForm):
+    """Every change to the draft says why; the reason is kept in the audit history."""
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)  # type: ignore[misc]
-        self._publish(request, f"Saved {form.instance}")
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        max_length=100,
+        help_text="Required. Kept in the history with your name and the time.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+
+class DraftAdmin(SimpleHistoryAdmin):
+    """Shared by the draft models: a required reason, the audit history, wording checks."""
+
+    form = ReasonForm
+    wording_fields: tuple[str, ...] = ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_fields(request, obj), "change_reason"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj._change_reason = form.cleaned_data["change_reason"]
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        reason = form.cleaned_data["change_reason"]
+        for inline_form in formset.forms:
+            inline_form.instance._change_reason = reason
+        for deleted in formset.deleted_objects if hasattr(formset, "deleted_objects") else []:
+            deleted._change_reason = reason
+        super().save_formset(request, form, formset, change)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)  # type: ignore[misc]
-        self._publish(request, f"Deleted {obj}")
+        obj._change_reason = f"Deleted in the admin by {request.user}"
+        super().delete_model(request, obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        super().delete_queryset(request, queryset)  # type: ignore[misc]
-        self._publish(request, "Deleted several items")
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        self._after_save(request, obj)
+        return super().response_change(request, obj)
 
-    def _publish(self, request: HttpRequest, note: str) -> None:
-        try:
-            published = publishing.publish(user=request.user, note=note)  # type: ignore[arg-type]
-        except ValidationError as error:
-            problems = "; ".join(error.messages)
-            self.message_user(  # type: ignore[attr-defined]
-                request, f"Saved, but patients still see the previous version because: {problems}", messages.WARNING
-            )
-        else:
-            self.message_user(request, f"Patients now see version {published.version}.", messages.INFO)  # type: ignore[attr-defined]
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
+        self._after_save(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def _after_save(self, request: HttpRequest, obj: Any) -> None:
+        for label, text in self.wording_texts(obj):
+            for warning in check_text(text).warnings:
+                self.message_user(request, f"{label}: {warning}", messages.WARNING)
+        publish_url = reverse("admin:screening_publishedruleset_publish")
+        self.message_user(
+            request,
+            format_html(
+                'Saved to the draft. Patients see it only after you <a href="{}">run the test patients and '
+                "publish</a>.",
+                publish_url,
+            ),
+            messages.INFO,
+        )
+
+    def wording_texts(self, obj: Any) -> list[tuple[str, str]]:
+        """Every patient-facing text of this object, with a label a clinician recognises."""
+        return [
+            (obj._meta.get_field(name).verbose_name.capitalize(), getattr(obj, name)) for name in self.wording_fields
+        ]
+
+    @admin.display(description="Wording check")
+    def wording_check(self, obj: Any) -> str:
+        if obj is None or obj.pk is None:
+            return "Shown after saving."
+        rows = []
+        for label, text in self.wording_texts(obj):
+            if not text:
+                continue
+            result = check_text(text)
+            grade = "—" if result.grade is None else f"{result.grade:g}"
+            verdict = " ".join(result.warnings) or "OK"
+            rows.append((label, grade, "warning" if result.warnings else "ok", verdict))
+        body = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td><td class="wording-{}">{}</td></tr>', rows)
+        return format_html(
+            '<table class="wording-check"><caption>Reading grade (Flesch-Kincaid; aim for {} or lower) and words '
+            "to avoid</caption><thead><tr><th>Text</th><th>Grade</th><th>Check</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            f"{TARGET_GRADE:g}",
+            body,
+        )
 
 
 @admin.register(Question)
-class QuestionAdmin(PublishOnSaveMixin, admin.ModelAdmin):
+class QuestionAdmin(DraftAdmin):
     list_display = ["identifier", "text", "multiple", "order", "active"]
     list_filter = ["active", "multiple"]
-    list_editable = ["order", "active"]
     search_fields = ["identifier", "text", "help_text", "options__label"]
-    fields = ["identifier", "text", "help_text", "multiple", "order", "active"]
+    fields = ["identifier", "text", "help_text", "multiple", "order", "active", "wording_check"]
+    readonly_fields = ["wording_check"]
     inlines = [OptionInline, ShowWhenInline]
+    wording_fields = ("text", "help_text")
+
+    def wording_texts(self, obj: Any) -> list[tuple[str, str]]:
+        options = [(f"Option “{o.identifier}”", o.label) for o in obj.options.all()]
+        return [*super().wording_texts(obj), *options]
 
 
 @admin.register(Rule)
-class RuleAdmin(PublishOnSaveMixin, admin.ModelAdmin):
-    list_display = ["identifier", "title", "level", "active", "order"]
+class RuleAdmin(DraftAdmin):
+    list_display = ["identifier", "title", "level", "active", "order", "wording"]
     list_filter = ["level", "active", ("conditions__question", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["identifier", "title", "message", "next_steps", "rationale"]
-    fields = ["identifier", "title", "level", "message", "next_steps", "rationale", "sources", "active", "order"]
+    fields = [
+        "identifier",
+        "title",
+        "level",
+        "message",
+        "next_steps",
+        "rationale",
+        "sources",
+        "active",
+        "order",
+        "wording_check",
+    ]
+    readonly_fields = ["wording_check"]
     inlines = [ConditionInline]
+    wording_fields = ("title", "message", "next_steps")
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "sources":
@@ -170,17 +257,30 @@ class RuleAdmin(PublishOnSaveMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rule]:
         return super().get_queryset(request).distinct()
 
+    @admin.display(description="Wording")
+    def wording(self, obj: Rule) -> str:
+        warnings = sum(len(check_text(text).warnings) for _, text in self.wording_texts(obj))
+        return f"{warnings} warning{'s' if warnings != 1 else ''}" if warnings else "OK"
+
 
 @admin.register(Source)
-class SourceAdmin(PublishOnSaveMixin, admin.ModelAdmin):
+class SourceAdmin(DraftAdmin):
     list_display = ["code", "document", "url"]
     search_fields = ["code", "document", "summary"]
+    fields = ["code", "document", "url", "summary", "order", "wording_check"]
+    readonly_fields = ["wording_check"]
+    wording_fields = ("summary",)
 
 
 @admin.register(GuidanceSection)
-class GuidanceSectionAdmin(PublishOnSaveMixin, admin.ModelAdmin):
+class GuidanceSectionAdmin(DraftAdmin):
     list_display = ["title", "identifier", "order"]
     search_fields = ["identifier", "title", "body"]
+    fields = ["identifier", "title", "body", "sources", "order", "wording_check"]
+    readonly_fields = ["wording_check"]
+
+    def wording_texts(self, obj: Any) -> list[tuple[str, str]]:
+        return [("Title", obj.title), *((f"Line {n}", line) for n, line in enumerate(obj.body_lines(), start=1))]
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "sources":
@@ -188,12 +288,97 @@ class GuidanceSectionAdmin(PublishOnSaveMixin, admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class ScenarioForm(forms.ModelForm):
+    expected_rules = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The rules that must fire for this test patient, and no others.",
+    )
+
+    class Meta:
+        model = Scenario
+        fields = ["name", "answers", "expected_overall", "expected_rules", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        known = list(Rule.objects.values_list("identifier", "title"))
+        extra = [(r, f"{r} (no longer in the draft)") for r in self.initial.get("expected_rules", []) or []]
+        self.fields["expected_rules"].choices = [(i, f"{i}: {t}") for i, t in known] + [
+            c for c in extra if c[0] not in dict(known)
+        ]
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(admin.ModelAdmin):
+    form = ScenarioForm
+    list_display = ["name", "expected_overall", "active", "last_passed", "last_run_at"]
+    list_filter = ["expected_overall", "active", "last_passed"]
+    search_fields = ["name"]
+    readonly_fields = ["last_run_at", "last_passed", "last_report"]
+    actions = ["run_selected"]
+    change_list_template = "admin/screening/scenario/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        run = self.admin_site.admin_view(self.run_all_view)
+        return [path("run/", run, name="screening_scenario_run"), *super().get_urls()]
+
+    def run_all_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:screening_scenario_changelist"))
+        results = publishing.run_draft_scenarios()
+        return render(
+            request,
+            "admin/screening/scenario/results.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Test patients run against the draft",
+                "results": results,
+            },
+        )
+
+    def _results(self, request: HttpRequest, results: list[Any]) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "title": "Test patients run against the draft"}
+        return render(request, "admin/screening/scenario/results.html", {**context, "results": results})
+
+    @admin.action(description="Run the selected test patients against the draft")
+    def run_selected(self, request: HttpRequest, queryset: QuerySet[Scenario]) -> HttpResponse:
+        names = set(queryset.values_list("name", flat=True))
+        results = [r for r in publishing.run_draft_scenarios() if r.scenario.name in names]
+        return render(
+            request,
+            "admin/screening/scenario/results.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Test patients run against the draft",
+                "results": results,
+            },
+        )
+
+
+class PublishForm(forms.Form):
+    note = forms.CharField(
+        label="What changed, and why",
+        max_length=300,
+        help_text="Shown in the list of published versions.",
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
+
+
+class ImportForm(forms.Form):
+    document = forms.FileField(label="Rule set JSON file", help_text="A file made by “Export the draft as JSON”.")
+    reason = forms.CharField(label="Reason for this change", max_length=100)
+
+
 @admin.register(PublishedRuleSet)
 class PublishedRuleSetAdmin(admin.ModelAdmin):
-    """Published versions are a record: they can be read, never changed."""
+    """Published versions are a record: they can be read, compared and restored, never changed."""
 
     list_display = ["version", "published_at", "published_by", "note"]
     readonly_fields = ["version", "published_at", "published_by", "note", "document"]
+    change_list_template = "admin/screening/publishedruleset/change_list.html"
+    change_form_template = "admin/screening/publishedruleset/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -203,3 +388,131 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[Any]:
+        def view(function: Any) -> Any:
+            return self.admin_site.admin_view(function)
+
+        return [
+            path("publish/", view(self.publish_view), name="screening_publishedruleset_publish"),
+            path("compare/", view(self.compare_view), name="screening_publishedruleset_compare"),
+            path("<int:version>/restore/", view(self.restore_view), name="screening_publishedruleset_restore"),
+            path("export/draft.json", view(self.export_view), name="screening_publishedruleset_export"),
+            path("export/questionnaire.fhir.json", view(self.fhir_view), name="screening_publishedruleset_fhir"),
+            path("import/", view(self.import_view), name="screening_publishedruleset_import"),
+            path("history/", view(self.change_log_view), name="screening_change_log"),
+            *super().get_urls(),
+        ]
+
+    def _can_edit_draft(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(["screening.change_rule", "screening.change_question"])
+
+    def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **extra}
+
+    def publish_view(self, request: HttpRequest) -> HttpResponse:
+        if not self._can_edit_draft(request):
+            return HttpResponse(status=403)
+        form = PublishForm(request.POST or None)
+        blocked: publishing.PublishBlocked | None = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                published = publishing.publish(user=request.user, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+            except publishing.PublishBlocked as error:
+                blocked = error
+            else:
+                self.message_user(request, f"Published version {published.version}. Patients now see it.")
+                return HttpResponseRedirect(reverse("admin:screening_publishedruleset_changelist"))
+        document = publishing.draft_document()
+        latest = PublishedRuleSet.objects.order_by("-version").first()
+        context = self._context(
+            request,
+            "Publish the draft",
+            form=form,
+            blocked=blocked,
+            changes=document_diff(latest.document if latest else {}, document),
+            live=latest,
+            problems=document_problems(document),
+            scenario_count=len(publishing.scenario_specs(document)),
+        )
+        return render(request, "admin/screening/publishedruleset/publish.html", context)
+
+    def compare_view(self, request: HttpRequest) -> HttpResponse:
+        versions = list(PublishedRuleSet.objects.values_list("version", flat=True))
+        older = request.GET.get("from", "")
+        newer = request.GET.get("to", "")
+        changes = None
+        if older and newer:
+            old = get_object_or_404(PublishedRuleSet, version=older) if older != "draft" else None
+            new = get_object_or_404(PublishedRuleSet, version=newer) if newer != "draft" else None
+            changes = document_diff(
+                old.document if old else publishing.draft_document(),
+                new.document if new else publishing.draft_document(),
+            )
+        context = self._context(
+            request, "Compare versions", versions=versions, older=older, newer=newer, changes=changes
+        )
+        return render(request, "admin/screening/publishedruleset/compare.html", context)
+
+    def restore_view(self, request: HttpRequest, version: int) -> HttpResponse:
+        snapshot = get_object_or_404(PublishedRuleSet, version=version)
+        if not self._can_edit_draft(request):
+            return HttpResponse(status=403)
+        if request.method == "POST":
+            publishing.replace_draft(snapshot.document, reason=f"Restored version {version} as the draft")
+            self.message_user(
+                request, f"The draft is now a copy of version {version}. Publish it to make it live again."
+            )
+            return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
+        context = self._context(request, f"Restore version {version} as the draft", snapshot=snapshot)
+        return render(request, "admin/screening/publishedruleset/restore.html", context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        response = JsonResponse(publishing.draft_document(), json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = 'attachment; filename="ruxguide-draft-rule-set.json"'
+        return response
+
+    def fhir_view(self, request: HttpRequest) -> HttpResponse:
+        latest = PublishedRuleSet.objects.order_by("-version").first()
+        if latest is None:
+            return HttpResponse("Nothing is published yet.", status=404, content_type="text/plain")
+        resource = questionnaire(latest.document, version=latest.version, date=latest.published_at.date().isoformat())
+        response = JsonResponse(resource, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Type"] = "application/fhir+json"
+        response["Content-Disposition"] = f'attachment; filename="ruxguide-questionnaire-v{latest.version}.json"'
+        return response
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self._can_edit_draft(request):
+            return HttpResponse(status=403)
+        form = ImportForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                document = json.loads(form.cleaned_data["document"].read().decode("utf-8"))
+                if not isinstance(document, dict):
+                    raise ValueError("the file is not a rule set")
+                publishing.replace_draft(document, reason=form.cleaned_data["reason"])
+            except (ValueError, KeyError, TypeError) as error:
+                problems = [f"The file could not be read: {error}"]
+            except ValidationError as error:
+                problems = error.messages
+            else:
+                self.message_user(request, "Imported into the draft. Publish it to make it live.")
+                return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
+        context = self._context(request, "Import a rule set into the draft", form=form, problems=problems)
+        return render(request, "admin/screening/publishedruleset/import.html", context)
+
+    def change_log_view(self, request: HttpRequest) -> HttpResponse:
+        models = [Question, Option, ShowWhen, Rule, Condition, Source, GuidanceSection]
+        records = sorted(
+            (
+                {"record": record, "kind": model._meta.verbose_name}
+                for model in models
+                for record in model.history.select_related("history_user").order_by("-history_date")[:100]
+            ),
+            key=lambda row: row["record"].history_date,
+            reverse=True,
+        )[:150]
+        context = self._context(request, "Change history of the draft", records=records)
+        return render(request, "admin/screening/publishedruleset/change_log.html", context)

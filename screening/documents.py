@@ -82,3 +82,38 @@ def _foreign_options(where: str, question_id: str, options: list[str], options_o
     if foreign:
         return [f"{where} names {', '.join(repr(o) for o in foreign)}, not an option of '{question_id}'."]
     return []
+
+
+COLLECTIONS = (
+    ("questions", "id", "Question"),
+    ("rules", "id", "Rule"),
+    ("sections", "id", "Section"),
+    ("sources", "code", "Source"),
+    ("scenarios", "name", "Test patient"),
+)
+
+
+def document_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What changed from one rule-set document to another, item by item and field by field."""
+    changes: list[dict[str, Any]] = []
+    for collection, key, kind in COLLECTIONS:
+        before = {item[key]: item for item in old.get(collection, [])}
+        after = {item[key]: item for item in new.get(collection, [])}
+        for identifier in [*before, *(i for i in after if i not in before)]:
+            if identifier not in after:
+                changes.append({"kind": kind, "id": identifier, "change": "removed", "fields": []})
+            elif identifier not in before:
+                changes.append({"kind": kind, "id": identifier, "change": "added", "fields": []})
+            else:
+                fields = [
+                    {"field": name, "old": before[identifier].get(name), "new": after[identifier].get(name)}
+                    for name in dict.fromkeys([*before[identifier], *after[identifier]])
+                    if name != key and before[identifier].get(name) != after[identifier].get(name)
+                ]
+                if fields:
+                    changes.append({"kind": kind, "id": identifier, "change": "changed", "fields": fields})
+        if list(before) != [i for i in after if i in before] and set(before) & set(after):
+            kept_order = [i for i in after if i in before]
+            if [i for i in before if i in after] != kept_order:
+                changes.append({"kind": kind, "id": "(order)", "change": "reordered", "fields": []})
+    return changes

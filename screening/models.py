@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
-from screening.engine import Level
+from screening.engine import NO_CAUTION, Level
 
 identifier_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]*$",
@@ -38,6 +39,7 @@ class Source(models.Model):
     url = models.URLField(blank=True)
     summary = models.TextField(help_text="The fact in plain words; printed on the patient-education page.")
     order = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["order", "code"]
@@ -54,6 +56,7 @@ class GuidanceSection(models.Model):
     body = models.TextField(help_text="One paragraph or list item per line.")
     sources = models.ManyToManyField(Source, blank=True, related_name="sections")
     order = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords(m2m_fields=[sources])
 
     class Meta:
         ordering = ["order", "identifier"]
@@ -72,6 +75,7 @@ class Question(models.Model):
     multiple = models.BooleanField("several answers allowed", default=False)
     order = models.PositiveIntegerField(default=0, help_text="Patients meet questions in this order.")
     active = models.BooleanField(default=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["order", "identifier"]
@@ -88,6 +92,7 @@ class Option(models.Model):
     exclusive = models.BooleanField(
         "none of these", default=False, help_text="Choosing this clears the question's other options."
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["question__order", "order", "identifier"]
@@ -111,6 +116,7 @@ class ShowWhen(models.Model):
         Question, on_delete=models.CASCADE, related_name="+", help_text="An earlier question."
     )
     options = models.ManyToManyField(Option, related_name="+", help_text="Shown when the answer is any of these.")
+    history = HistoricalRecords(m2m_fields=[options])
 
     class Meta:
         verbose_name = "shown when"
@@ -136,6 +142,7 @@ class Rule(models.Model):
     sources = models.ManyToManyField(Source, blank=True, related_name="rules")
     active = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords(m2m_fields=[sources])
 
     class Meta:
         ordering = ["order", "identifier"]
@@ -150,9 +157,36 @@ class Condition(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="conditions")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
     options = models.ManyToManyField(Option, related_name="+")
+    history = HistoricalRecords(m2m_fields=[options])
 
     def __str__(self) -> str:
         return f"{self.question.identifier} is any of …"
+
+
+class Scenario(models.Model):
+    """A test patient: answers and the outcome a clinician expects, checked before every publish."""
+
+    OVERALL_CHOICES = [(NO_CAUTION, "No cautions"), *Level.choices]
+
+    name = models.CharField(max_length=200, unique=True)
+    answers = models.JSONField(
+        default=dict,
+        help_text='Answers by question identifier, e.g. {"age_group": ["65_or_over"], "allergy": ["no"]}.',
+    )
+    expected_overall = models.CharField("expected overall result", max_length=20, choices=OVERALL_CHOICES)
+    expected_rules = models.JSONField(
+        default=list, blank=True, help_text="Identifiers of the rules that must fire, and no others."
+    )
+    active = models.BooleanField(default=True)
+    last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_passed = models.BooleanField(null=True, editable=False)
+    last_report = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class PublishedRuleSet(models.Model):
@@ -172,6 +206,11 @@ class PublishedRuleSet(models.Model):
 
     def __str__(self) -> str:
         return f"version {self.version}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and PublishedRuleSet.objects.filter(pk=self.pk).exists():
+            raise ValidationError("A published rule set cannot be changed. Publish a new version instead.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def skip_rule_problem(*, question: Question, depends_on: Question) -> str:

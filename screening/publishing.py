@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Prefetch
+from django.utils import timezone
 
 from screening.documents import FORMAT, document_problems
 from screening.engine import RuleSet, ruleset_from_document
@@ -21,9 +22,11 @@ from screening.models import (
     PublishedRuleSet,
     Question,
     Rule,
+    Scenario,
     ShowWhen,
     Source,
 )
+from screening.scenarios import ScenarioResult, ScenarioSpec, run_scenarios
 
 DEFAULT_RULESET_PATH = Path(__file__).with_name("default_ruleset.json")
 
@@ -83,6 +86,16 @@ def draft_document() -> dict[str, Any]:
             }
             for r in rules
         ],
+        "scenarios": [
+            {
+                "name": sc.name,
+                "answers": sc.answers,
+                "expected_overall": sc.expected_overall,
+                "expected_rules": list(sc.expected_rules),
+                **({} if sc.active else {"active": False}),
+            }
+            for sc in Scenario.objects.all()
+        ],
     }
 
 
@@ -95,57 +108,99 @@ def _source_sort_key(code: str) -> tuple[str, int]:
     return (code[:1], int(code[1:]) if code[1:].isdigit() else 0)
 
 
+def _save(instance: Any, reason: str) -> Any:
+    instance._change_reason = reason  # recorded in the audit history
+    instance.save()
+    return instance
+
+
 @transaction.atomic
-def load_document(document: dict[str, Any]) -> None:
+def load_document(document: dict[str, Any], *, reason: str) -> None:
     """Create the draft models from a document. The caller makes sure the draft is empty."""
     problems = document_problems(document)
     if problems:
         raise ValidationError(problems)
     sources = {
-        s["code"]: Source.objects.create(
-            code=s["code"], document=s["document"], url=s.get("url", ""), summary=s.get("summary", ""), order=i
+        s["code"]: _save(
+            Source(code=s["code"], document=s["document"], url=s.get("url", ""), summary=s.get("summary", ""), order=i),
+            reason,
         )
         for i, s in enumerate(document.get("sources", []))
     }
     for i, s in enumerate(document.get("sections", [])):
-        section = GuidanceSection.objects.create(
-            identifier=s["id"], title=s["title"], body="\n".join(s.get("body", [])), order=i
+        section = _save(
+            GuidanceSection(identifier=s["id"], title=s["title"], body="\n".join(s.get("body", [])), order=i), reason
         )
         section.sources.set([sources[c] for c in s.get("sources", [])])
     questions: dict[str, Question] = {}
     options: dict[tuple[str, str], Option] = {}
     for i, q in enumerate(document.get("questions", [])):
-        question = Question.objects.create(
-            identifier=q["id"],
-            text=q["text"],
-            help_text=q.get("help_text", ""),
-            multiple=q.get("multiple", False),
-            active=q.get("active", True),
-            order=(i + 1) * 10,
+        question = _save(
+            Question(
+                identifier=q["id"],
+                text=q["text"],
+                help_text=q.get("help_text", ""),
+                multiple=q.get("multiple", False),
+                active=q.get("active", True),
+                order=(i + 1) * 10,
+            ),
+            reason,
         )
         questions[q["id"]] = question
         for j, o in enumerate(q["options"]):
-            options[q["id"], o["id"]] = Option.objects.create(
-                question=question, identifier=o["id"], label=o["label"], exclusive=o.get("exclusive", False), order=j
+            options[q["id"], o["id"]] = _save(
+                Option(
+                    question=question,
+                    identifier=o["id"],
+                    label=o["label"],
+                    exclusive=o.get("exclusive", False),
+                    order=j,
+                ),
+                reason,
             )
         for condition in q.get("show_when", []):
-            show_when = ShowWhen.objects.create(question=question, depends_on=questions[condition["question"]])
+            show_when = _save(ShowWhen(question=question, depends_on=questions[condition["question"]]), reason)
             show_when.options.set([options[condition["question"], o] for o in condition["options"]])
     for i, r in enumerate(document.get("rules", [])):
-        rule = Rule.objects.create(
-            identifier=r["id"],
-            title=r["title"],
-            level=r["level"],
-            message=r.get("message", ""),
-            next_steps=r.get("next_steps", ""),
-            rationale=r.get("rationale", ""),
-            active=r.get("active", True),
-            order=(i + 1) * 10,
+        rule = _save(
+            Rule(
+                identifier=r["id"],
+                title=r["title"],
+                level=r["level"],
+                message=r.get("message", ""),
+                next_steps=r.get("next_steps", ""),
+                rationale=r.get("rationale", ""),
+                active=r.get("active", True),
+                order=(i + 1) * 10,
+            ),
+            reason,
         )
         rule.sources.set([sources[c] for c in r.get("sources", [])])
         for c in r["conditions"]:
-            condition = Condition.objects.create(rule=rule, question=questions[c["question"]])
+            condition = _save(Condition(rule=rule, question=questions[c["question"]]), reason)
             condition.options.set([options[c["question"], o] for o in c["options"]])
+    for sc in document.get("scenarios", []):
+        Scenario.objects.create(
+            name=sc["name"],
+            answers={q: list(v) if isinstance(v, list) else [v] for q, v in sc.get("answers", {}).items()},
+            expected_overall=sc["expected_overall"],
+            expected_rules=list(sc.get("expected_rules", [])),
+            active=sc.get("active", True),
+        )
+
+
+@transaction.atomic
+def replace_draft(document: dict[str, Any], *, reason: str) -> None:
+    """Make the draft exactly the document (an import, or an earlier version restored)."""
+    problems = document_problems(document)
+    if problems:
+        raise ValidationError(problems)
+    for model in (Rule, ShowWhen, Question, GuidanceSection, Source):
+        for instance in model.objects.all():
+            instance._change_reason = reason
+            instance.delete()
+    Scenario.objects.all().delete()
+    load_document(document, reason=reason)
 
 
 def default_document() -> dict[str, Any]:
@@ -158,29 +213,81 @@ def ensure_default_rules() -> bool:
         if Question.objects.exists() or Rule.objects.exists():
             created = False
         else:
-            load_document(default_document())
+            load_document(default_document(), reason="Default rule set loaded")
             created = True
-    if created or not PublishedRuleSet.objects.exists():
-        publish(note="Default rule set" if created else "First publication of the existing draft")
+    if created:
+        publish(note="Default rule set")
     return created
 
 
-@transaction.atomic
+class PublishBlocked(Exception):
+    """The draft cannot go live: it has problems, or a test patient's outcome changed."""
+
+    def __init__(self, problems: list[str], failures: list[ScenarioResult]) -> None:
+        super().__init__("; ".join(problems + [f"{f.scenario.name}: {' '.join(f.differences)}" for f in failures]))
+        self.problems = problems
+        self.failures = failures
+
+
+def draft_ruleset() -> RuleSet:
+    """The draft as the engine sees it (for the preview and the scenario runs): never cached."""
+    return ruleset_from_document(draft_document())
+
+
+def scenario_specs(document: dict[str, Any]) -> list[ScenarioSpec]:
+    return [ScenarioSpec.from_document(item) for item in document.get("scenarios", []) if item.get("active", True)]
+
+
+def run_document_scenarios(document: dict[str, Any]) -> list[ScenarioResult]:
+    """The document's active test patients run against the document's own rules."""
+    withdrawn = frozenset(q["id"] for q in document.get("questions", []) if not q.get("active", True))
+    return run_scenarios(ruleset_from_document(document), scenario_specs(document), withdrawn=withdrawn)
+
+
+def run_draft_scenarios() -> list[ScenarioResult]:
+    """Run every active test patient against the draft and remember each one's result."""
+    results = run_document_scenarios(draft_document())
+    _record_results(results)
+    return results
+
+
+def _record_results(results: list[ScenarioResult]) -> None:
+    now = timezone.now()
+    for result in results:
+        Scenario.objects.filter(name=result.scenario.name).update(
+            last_run_at=now,
+            last_passed=result.passed,
+            last_report="\n".join(result.differences) if result.differences else "Passed.",
+        )
+
+
 def publish(*, user: AbstractBaseUser | None = None, note: str = "") -> PublishedRuleSet:
-    """Validate the draft and make it the live rule set under the next version number."""
-    document = draft_document()
-    problems = document_problems(document)
-    if problems:
-        raise ValidationError(problems)
-    # Locking the latest row serialises concurrent publishers on databases that support it.
-    latest = PublishedRuleSet.objects.select_for_update().order_by("-version").first()
-    version = (latest.version if latest else 0) + 1
-    return PublishedRuleSet.objects.create(
-        version=version,
-        document=document,
-        published_by=user if user is not None and user.is_authenticated else None,
-        note=note,
-    )
+    """Validate the draft, run its test patients, and make it the live rule set under the next version.
+
+    All of it happens in one transaction: if anything fails, the version that was live stays live.
+    """
+    with transaction.atomic():
+        document = draft_document()
+        problems = document_problems(document)
+        results = run_document_scenarios(document)
+        failures = [result for result in results if not result.passed]
+        if problems or failures:
+            raise PublishBlocked(problems, failures)
+        # Locking the latest row serialises concurrent publishers on databases that support it.
+        latest = PublishedRuleSet.objects.select_for_update().order_by("-version").first()
+        published = PublishedRuleSet.objects.create(
+            version=(latest.version if latest else 0) + 1,
+            document=document,
+            published_by=user if user is not None and user.is_authenticated else None,
+            note=note,
+        )
+        _record_results(results)
+    return published
+
+
+def has_unpublished_changes() -> bool:
+    latest = PublishedRuleSet.objects.order_by("-version").first()
+    return latest is None or latest.document != draft_document()
 
 
 def current_version() -> int | None:

@@ -2,6 +2,8 @@ from django.urls import path
 
 from screening import views
 
+app_name = "screening"
+
 urlpatterns = [
     path("", views.start, name="start"),
     path("check/", views.begin, name="begin"),

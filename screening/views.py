@@ -32,8 +32,8 @@ from screening.engine import (
     shown_questions,
 )
 from screening.models import PublishedRuleSet
-from screening.publishing import current_ruleset
-from screening.visit import Visit, clear_visit, load_visit, save_visit
+from screening.publishing import current_ruleset, draft_ruleset
+from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY, Visit, clear_visit, load_visit, save_visit
 
 CHANGE_PARAM = "change"
 
@@ -51,10 +51,26 @@ def _page(
     return response
 
 
+PREVIEW = "preview"
+
+
+def _in_preview(request: HttpRequest) -> bool:
+    """Staff walking the draft: /preview/ serves these same views under the "preview" namespace."""
+    return request.resolver_match is not None and request.resolver_match.namespace == PREVIEW
+
+
+def _url(request: HttpRequest, name: str, args: list[str] | None = None) -> str:
+    """A patient page's address, inside the preview when the request is in it."""
+    namespace = request.resolver_match.namespace if request.resolver_match else None
+    return reverse(f"screening:{name}", args=args, current_app=namespace)
+
+
 def _live_rules(request: HttpRequest) -> tuple[RuleSet, Visit]:
-    ruleset = current_ruleset()
+    """The rule set this request reads (the live one, or the draft in the preview) and the visit."""
+    preview = _in_preview(request)
+    ruleset = draft_ruleset() if preview else current_ruleset()
     request.ruleset = ruleset  # type: ignore[attr-defined]  # read by _page for the warning signs
-    visit = load_visit(request.session, ruleset)
+    visit = load_visit(request.session, ruleset, key=PREVIEW_SESSION_KEY if preview else SESSION_KEY)
     if visit.rules_changed:
         messages.info(
             request,
@@ -64,16 +80,16 @@ def _live_rules(request: HttpRequest) -> tuple[RuleSet, Visit]:
     return ruleset, visit
 
 
-def _question_url(question: Question, *, change: bool = False) -> str:
-    url = reverse("question", args=[question.id])
+def _question_url(request: HttpRequest, question: Question, *, change: bool = False) -> str:
+    url = _url(request, "question", args=[question.id])
     return f"{url}?{CHANGE_PARAM}=1" if change else url
 
 
-def _continue_url(ruleset: RuleSet, visit: Visit, *, change: bool = False) -> str:
+def _continue_url(request: HttpRequest, ruleset: RuleSet, visit: Visit, *, change: bool = False) -> str:
     upcoming = next_question(ruleset, visit.answers)
     if upcoming is None:
-        return reverse("check_answers")
-    return _question_url(upcoming, change=change)
+        return _url(request, "check_answers")
+    return _question_url(request, upcoming, change=change)
 
 
 def _problem(request: HttpRequest, *, status: int, title: str, message: str, link: str, link_text: str) -> HttpResponse:
@@ -87,7 +103,7 @@ def _no_rules(request: HttpRequest) -> HttpResponse:
         status=503,
         title="The check is not available right now",
         message="The questions are being prepared. Please try again later, or ask your doctor or pharmacist.",
-        link=reverse("start"),
+        link=_url(request, "start"),
         link_text="Back to the start",
     )
 
@@ -111,8 +127,8 @@ def begin(request: HttpRequest) -> HttpResponse:
         ruleset, visit = _live_rules(request)
     except PublishedRuleSet.DoesNotExist:
         return _no_rules(request)
-    save_visit(request.session, ruleset, visit)
-    return HttpResponseRedirect(_continue_url(ruleset, visit))
+    save_visit(request.session, ruleset, visit, key=_visit_key(request))
+    return HttpResponseRedirect(_continue_url(request, ruleset, visit))
 
 
 @never_cache
@@ -131,7 +147,7 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             status=404,
             title="We could not find that question",
             message="The link may be old, or the questions may have changed. Your answers so far are kept.",
-            link=_continue_url(ruleset, visit),
+            link=_continue_url(request, ruleset, visit),
             link_text="Go to your next question",
         )
     shown = shown_questions(ruleset, visit.answers)
@@ -144,7 +160,7 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
                 "To protect your privacy, we keep answers only until you close your browser or for a few "
                 "hours. Please start again."
             ),
-            link=reverse("begin"),
+            link=_url(request, "begin"),
             link_text="Start again",
         )
     if current not in shown:
@@ -153,7 +169,7 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             status=404,
             title="This question does not apply to you",
             message="Based on your earlier answers, we do not need to ask this. Your answers so far are kept.",
-            link=_continue_url(ruleset, visit),
+            link=_continue_url(request, ruleset, visit),
             link_text="Go to your next question",
         )
     earlier_unanswered = [q for q in shown[: shown.index(current)] if q.id not in visit.answers]
@@ -163,7 +179,7 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             status=409,
             title="Please answer the earlier questions first",
             message="Some earlier questions have no answer yet. Your answers so far are kept.",
-            link=_question_url(earlier_unanswered[0], change=change),
+            link=_question_url(request, earlier_unanswered[0], change=change),
             link_text="Go to the first question without an answer",
         )
 
@@ -179,19 +195,19 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             chosen = tuple(v for v in submitted if current.option(v) is not None) if status == 200 else chosen
         else:
             visit.answers[current.id] = answer
-            save_visit(request.session, ruleset, visit)
+            save_visit(request.session, ruleset, visit, key=_visit_key(request))
             if change and not _revealed_new_questions(ruleset, visit):
-                return HttpResponseRedirect(reverse("check_answers"))
-            return HttpResponseRedirect(_continue_url(ruleset, visit, change=change))
+                return HttpResponseRedirect(_url(request, "check_answers"))
+            return HttpResponseRedirect(_continue_url(request, ruleset, visit, change=change))
 
     position = shown.index(current) + 1
     previous = shown[position - 2] if position > 1 else None
     if change:
-        back_url = reverse("check_answers")
+        back_url = _url(request, "check_answers")
     elif previous is not None:
-        back_url = _question_url(previous)
+        back_url = _question_url(request, previous)
     else:
-        back_url = reverse("start")
+        back_url = _url(request, "start")
     context = {
         "question": current,
         "chosen": chosen,
@@ -241,7 +257,7 @@ def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> H
                 "We keep answers only until you close your browser or for a few hours, to protect your "
                 "privacy. Start the check to see your result."
             ),
-            link=reverse("begin"),
+            link=_url(request, "begin"),
             link_text="Start the check",
         )
     return _problem(
@@ -249,7 +265,7 @@ def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> H
         status=409,
         title="Some questions still need an answer",
         message="Your answers so far are kept. Answer the remaining questions to see your result.",
-        link=_question_url(upcoming),
+        link=_question_url(request, upcoming),
         link_text="Go to your next question",
     )
 
@@ -265,15 +281,17 @@ def check_answers(request: HttpRequest) -> HttpResponse:
     incomplete = _require_complete(request, ruleset, visit)
     if incomplete:
         return incomplete
-    return _page(request, "screening/check_answers.html", "Check your answers", {"rows": _answer_rows(ruleset, visit)})
+    return _page(
+        request, "screening/check_answers.html", "Check your answers", {"rows": _answer_rows(request, ruleset, visit)}
+    )
 
 
-def _answer_rows(ruleset: RuleSet, visit: Visit) -> list[dict[str, Any]]:
+def _answer_rows(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> list[dict[str, Any]]:
     return [
         {
             "question": q,
             "labels": [q.option(v).label for v in visit.answers[q.id]],  # type: ignore[union-attr]
-            "change_url": _question_url(q, change=True),
+            "change_url": _question_url(request, q, change=True),
         }
         for q in shown_questions(ruleset, visit.answers)
     ]
@@ -313,11 +331,15 @@ def _result_context(ruleset: RuleSet, visit: Visit) -> dict[str, Any]:
     }
 
 
+def _visit_key(request: HttpRequest) -> str:
+    return PREVIEW_SESSION_KEY if _in_preview(request) else SESSION_KEY
+
+
 @require_POST
 def clear(request: HttpRequest) -> HttpResponse:
-    clear_visit(request.session)
+    clear_visit(request.session, key=_visit_key(request))
     messages.success(request, "Your answers have been cleared from this browser.")
-    response = HttpResponseRedirect(reverse("start"))
+    response = HttpResponseRedirect(_url(request, "start"))
     return response
 
 
@@ -335,7 +357,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             "The form was missing a security check, so nothing was changed. This can happen if a page was "
             "open for a long time. Your earlier answers are kept. Please go back and answer again."
         ),
-        link=referer if same_site and referer else reverse("begin"),
+        link=referer if same_site and referer else _url(request, "begin"),
         link_text="Go back to the question",
     )
 
@@ -353,7 +375,7 @@ def result_print(request: HttpRequest) -> HttpResponse:
     if incomplete:
         return incomplete
     context = _result_context(ruleset, visit)
-    context["rows"] = _answer_rows(ruleset, visit)
+    context["rows"] = _answer_rows(request, ruleset, visit)
     context["printed_on"] = timezone.localdate()
     return _page(request, "screening/result_print.html", "Your result to print", context)
 

@@ -9,6 +9,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from screening.engine import AnswerError, RuleSet, clean_answer, counted_answers
 
 SESSION_KEY = "visit"
+# A clinician's walk through the draft never mixes with a patient's visit in the same browser.
+PREVIEW_SESSION_KEY = "preview_visit"
+# Published versions count from 1; the draft seen in the preview has no version.
+DRAFT_VERSION = 0
 
 
 @dataclass
@@ -18,13 +22,13 @@ class Visit:
     rules_changed: bool = False
 
 
-def load_visit(session: SessionBase, ruleset: RuleSet) -> Visit:
+def load_visit(session: SessionBase, ruleset: RuleSet, *, key: str = SESSION_KEY) -> Visit:
     """The visit in this session, brought up to the live rule set version.
 
     When clinicians published a new version mid-visit, the answers that still fit it are kept
     and the rest are dropped, and the visit says so, so the patient can be told.
     """
-    stored = session.get(SESSION_KEY)
+    stored = session.get(key)
     if not isinstance(stored, dict) or not isinstance(stored.get("answers"), dict):
         return Visit()
     answers: dict[str, tuple[str, ...]] = {}
@@ -40,15 +44,19 @@ def load_visit(session: SessionBase, ruleset: RuleSet) -> Visit:
     changed = stored.get("version") != ruleset.version
     visit = Visit(answers=answers, started=True, rules_changed=changed)
     if changed:
-        save_visit(session, ruleset, visit)
+        save_visit(session, ruleset, visit, key=key)
     return visit
 
 
-def save_visit(session: SessionBase, ruleset: RuleSet, visit: Visit) -> None:
+def save_visit(session: SessionBase, ruleset: RuleSet, visit: Visit, *, key: str = SESSION_KEY) -> None:
     """Store the answers that count (those to shown questions) against the live version."""
     answers = counted_answers(ruleset, visit.answers)
-    session[SESSION_KEY] = {"version": ruleset.version, "answers": {q: list(v) for q, v in answers.items()}}
+    session[key] = {"version": ruleset.version, "answers": {q: list(v) for q, v in answers.items()}}
 
 
-def clear_visit(session: SessionBase) -> None:
-    session.flush()
+def clear_visit(session: SessionBase, *, key: str = SESSION_KEY) -> None:
+    """Forget the answers. A patient's whole session goes; a preview keeps the clinician signed in."""
+    if key == SESSION_KEY:
+        session.flush()
+    else:
+        session.pop(key, None)

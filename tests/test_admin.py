@@ -11,11 +11,11 @@ from django.urls import reverse
 
 from screening.engine import RuleSet
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule
-from screening.publishing import current_ruleset
+from screening.publishing import current_ruleset, publish
 
 
-def admin_form_data(response: Any) -> dict[str, Any]:
-    """The POST data an unchanged admin change form would send, inlines included."""
+def admin_form_data(response: Any, *, reason: str | None = "Reviewed by the clinical team") -> dict[str, Any]:
+    """The POST data an unchanged admin change form would send, inlines included, with a change reason."""
     data: dict[str, Any] = {}
 
     def add(form: Any, prefix: str = "") -> None:
@@ -37,6 +37,8 @@ def admin_form_data(response: Any) -> dict[str, Any]:
         add(formset.management_form, f"{formset.prefix}-")
         for index, form in enumerate(formset.forms):
             add(form, f"{formset.prefix}-{index}-")
+    if reason is not None:
+        data["change_reason"] = reason
     return data
 
 
@@ -95,17 +97,23 @@ def test_a_clinical_editor_can_edit_rules_but_not_manage_users(clinician_client:
     assert clinician_client.get(reverse("admin:auth_group_changelist")).status_code == 403
 
 
-def test_saving_a_rule_in_the_admin_changes_what_patients_see(clinician_client: Client, published_rules: RuleSet):
+def test_saving_a_rule_changes_the_draft_and_patients_see_it_only_once_published(
+    clinician: User, clinician_client: Client, published_rules: RuleSet
+) -> None:
     rule = Rule.objects.get(identifier="allergy")
     url = reverse("admin:screening_rule_change", args=[rule.pk])
     data = admin_form_data(clinician_client.get(url))
     data["message"] = "You told us you are allergic to the cream. New wording from a clinician."
     response = clinician_client.post(url, data)
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert current_ruleset().version == published_rules.version
+    assert "New wording" not in next(r for r in current_ruleset().rules if r.id == "allergy").message
+
+    publish(user=clinician, note="Clearer allergy wording")
     live = current_ruleset()
     assert live.version == published_rules.version + 1
     assert next(r for r in live.rules if r.id == "allergy").message.endswith("New wording from a clinician.")
-    assert PublishedRuleSet.objects.get(version=live.version).published_by.username == "clinician"
+    assert PublishedRuleSet.objects.get(version=live.version).published_by == clinician
 
 
 def test_a_clinician_can_add_a_question_with_options_and_a_rule_on_it(admin_client: Client, published_rules: RuleSet):
@@ -149,6 +157,7 @@ def test_a_clinician_can_add_a_question_with_options_and_a_rule_on_it(admin_clie
     )
     response = admin_client.post(reverse("admin:screening_rule_add"), data)
     assert response.status_code == 302
+    publish(note="A new question and rule")
     live = current_ruleset()
     assert live.question("sun_exposure") is not None
     assert any(rule.id == "sun-exposure" for rule in live.rules)

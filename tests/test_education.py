@@ -11,11 +11,12 @@ from django.urls import reverse
 
 from screening.engine import RuleSet
 from screening.models import Rule
+from screening.publishing import publish
 from tests.test_admin import admin_form_data
 
 
 def page_text(client: Client) -> str:
-    response = client.get(reverse("education"))
+    response = client.get(reverse("screening:education"))
     assert response.status_code == 200
     return html.unescape(response.content.decode())
 
@@ -59,7 +60,7 @@ def test_it_names_the_rule_set_version_and_when_it_was_published(client: Client,
 
 
 def test_it_is_linked_from_the_start_page(client: Client, published_rules: RuleSet) -> None:
-    assert reverse("education") in client.get(reverse("start")).content.decode()
+    assert reverse("screening:education") in client.get(reverse("screening:start")).content.decode()
 
 
 def test_editing_a_rules_wording_in_the_admin_changes_the_education_page(
@@ -70,6 +71,8 @@ def test_editing_a_rules_wording_in_the_admin_changes_the_education_page(
     data = admin_form_data(admin_client.get(url))
     data["message"] = "Wording a clinician just changed about breastfeeding."
     assert admin_client.post(url, data).status_code == 302
+    assert "Wording a clinician just changed about breastfeeding." not in page_text(client)
+    publish(note="New breastfeeding wording")
     assert "Wording a clinician just changed about breastfeeding." in page_text(client)
 
 
