@@ -318,6 +318,18 @@ class ScenarioAdmin(admin.ModelAdmin):
     actions = ["run_selected"]
     change_list_template = "admin/screening/scenario/change_list.html"
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """Prefill from the preview's "Save these answers as a test patient" link."""
+        initial = super().get_changeform_initial_data(request)
+        if isinstance(initial.get("expected_rules"), str):
+            initial["expected_rules"] = [r for r in initial["expected_rules"].split(",") if r]
+        if isinstance(initial.get("answers"), str):
+            try:
+                initial["answers"] = json.loads(initial["answers"])
+            except ValueError:
+                del initial["answers"]
+        return initial
+
     def get_urls(self) -> list[Any]:
         run = self.admin_site.admin_view(self.run_all_view)
         return [path("run/", run, name="screening_scenario_run"), *super().get_urls()]

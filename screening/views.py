@@ -7,9 +7,11 @@ page's `main` partial, and the URL is pushed so the back button keeps working.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -325,6 +327,13 @@ def _result_context(ruleset: RuleSet, visit: Visit) -> dict[str, Any]:
     return {
         "ruleset": ruleset,
         "outcome": outcome,
+        "scenario_query": urlencode(
+            {
+                "answers": json.dumps({q: list(v) for q, v in visit.answers.items()}),
+                "expected_overall": outcome.overall,
+                "expected_rules": ",".join(rule.id for rule in outcome.fired),
+            }
+        ),
         "groups": groups,
         "headline_level": outcome.fired[0].level if outcome.fired else None,
         "how_to_use": ruleset.section("how_to_use"),
