@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST_PORT ?= 127.0.0.1:8000
+SERVE_HOST_PORT ?= 127.0.0.1:8443
+WORKERS ?= 2
 
 # Candidates for a Python >= 3.12, best first: an explicit choice, pyenv's newest, then PATH.
 PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
@@ -14,11 +16,13 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run test lint check-migrations setup static clean
+.PHONY: help run serve test test-postgres lint setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
 	@echo "make test   set up the same, then run the whole test suite"
+	@echo "make serve  production settings under gunicorn, over local TLS: https://$(SERVE_HOST_PORT)"
+	@echo "make test-postgres  the whole suite against a private PostgreSQL cluster"
 	@echo "make lint   ruff and the missing-migrations check"
 
 $(INSTALLED): pyproject.toml
@@ -57,6 +61,26 @@ test: setup
 	$(VENV)/bin/ruff check --quiet .
 	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/pytest
+
+# Production settings, environment only. For a local run it makes a secret key and a self-signed
+# certificate under var/ (kept out of git); a real deployment sets DJANGO_SECRET_KEY itself.
+var/secret_key:
+	@mkdir -p var && umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(64))' > $@
+
+var/tls/cert.pem:
+	@mkdir -p var/tls && openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout var/tls/key.pem -out $@ 2>/dev/null
+
+serve: setup var/secret_key var/tls/cert.pem
+	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/secret_key)}" \
+	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
+	$(VENV)/bin/gunicorn ruxguide.wsgi --workers $(WORKERS) --bind $(SERVE_HOST_PORT) \
+		--certfile var/tls/cert.pem --keyfile var/tls/key.pem
+
+# The whole suite again, against a private PostgreSQL cluster that lives only for this run.
+test-postgres: $(INSTALLED)
+	.ci/with-postgres $(MAKE) --no-print-directory test
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
