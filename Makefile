@@ -16,7 +16,7 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run serve test test-postgres lint setup clean
+.PHONY: help run serve observatory test test-postgres lint setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
@@ -77,6 +77,10 @@ serve: setup var/secret_key var/tls/cert.pem
 	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
 	$(VENV)/bin/gunicorn ruxguide.wsgi --workers $(WORKERS) --bind $(SERVE_HOST_PORT) \
 		--certfile var/tls/cert.pem --keyfile var/tls/key.pem
+
+# Grade the security headers of `make serve` with the MDN HTTP Observatory (installs it from npm).
+observatory: setup
+	.ci/observatory
 
 # The whole suite again, against a private PostgreSQL cluster that lives only for this run.
 test-postgres: $(INSTALLED)
