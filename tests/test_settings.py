@@ -60,3 +60,45 @@ def test_every_page_sends_a_content_security_policy_without_unsafe_sources(clien
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert "frame-ancestors 'none'" in policy
     assert "<script>" not in response.content.decode() and "style=" not in response.content.decode()
+
+
+def test_production_defaults_are_https_only_with_hsts() -> None:
+    result = settings_in_a_fresh_process(
+        {"DJANGO_SECRET_KEY": "x" * 50},
+        "settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_PRELOAD, "
+        "settings.CSRF_COOKIE_SECURE, settings.SESSION_COOKIE_HTTPONLY, settings.SESSION_COOKIE_SAMESITE",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True 31536000 True True True Lax"
+
+
+def test_the_deployment_check_reports_nothing_for_the_production_configuration() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "PYTEST_"))}
+    env = {
+        **clean,
+        "DJANGO_SECRET_KEY": "a-long-random-production-key-" + "k7Qz" * 12,
+        "DJANGO_ALLOWED_HOSTS": "rux.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_patient_pages_send_the_security_headers_and_strict_cookies(client: Client, published_rules) -> None:
+    client.get("/check/")
+    response = client.get("/check/question/urgent_symptoms/")
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "camera=()" in response["Permissions-Policy"] and "geolocation=()" in response["Permissions-Policy"]
+    session = response.cookies["sessionid"]
+    assert session["httponly"] and session["secure"] and session["samesite"] == "Lax"
+    csrf = response.cookies["csrftoken"]
+    assert csrf["httponly"] and csrf["secure"] and csrf["samesite"] == "Lax"
