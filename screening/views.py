@@ -41,15 +41,21 @@ CHANGE_PARAM = "change"
 
 
 def _page(
-    request: HttpRequest, template: str, title: str, context: dict[str, Any], *, status: int = 200
+    request: HttpRequest,
+    template: str,
+    title: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    push_url: str | None = None,
 ) -> HttpResponse:
     """The whole page, or only its `main` partial for an htmx request (not a history restore)."""
     partial = request.htmx and not request.htmx.history_restore_request
     ruleset: RuleSet | None = getattr(request, "ruleset", None)
     context = {**context, "page_title": title, "urgent": ruleset.section("urgent_signs") if ruleset else None}
     response = render(request, f"{template}#main" if partial else template, context, status=status)
-    if partial and request.method == "GET":
-        response["HX-Push-Url"] = request.get_full_path()
+    if partial and (push_url or request.method == "GET"):
+        response["HX-Push-Url"] = push_url or request.get_full_path()
     return response
 
 
@@ -185,23 +191,47 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             link_text="Go to the first question without an answer",
         )
 
-    error = ""
-    status = 200
-    chosen = visit.answers.get(current.id, ())
-    if request.method == "POST":
-        submitted = request.POST.getlist(current.id)
-        try:
-            answer = clean_answer(current, submitted)
-        except AnswerError:
-            error, status = _answer_error(current, submitted)
-            chosen = tuple(v for v in submitted if current.option(v) is not None) if status == 200 else chosen
-        else:
-            visit.answers[current.id] = answer
-            save_visit(request.session, ruleset, visit, key=_visit_key(request))
-            if change and not _revealed_new_questions(ruleset, visit):
-                return HttpResponseRedirect(_url(request, "check_answers"))
-            return HttpResponseRedirect(_continue_url(request, ruleset, visit, change=change))
+    if request.method != "POST":
+        return _question_page(request, ruleset, visit, current, change=change)
+    submitted = request.POST.getlist(current.id)
+    try:
+        answer = clean_answer(current, submitted)
+    except AnswerError:
+        error, status = _answer_error(current, submitted)
+        chosen = tuple(v for v in submitted if current.option(v) is not None) if status == 200 else None
+        return _question_page(
+            request, ruleset, visit, current, change=change, error=error, status=status, chosen=chosen
+        )
 
+    visit.answers[current.id] = answer
+    save_visit(request.session, ruleset, visit, key=_visit_key(request))
+    upcoming = next_question(ruleset, visit.answers)
+    if change and upcoming is None:
+        next_url = _url(request, "check_answers")
+    else:
+        next_url = _continue_url(request, ruleset, visit, change=change)
+    if not request.htmx:
+        return HttpResponseRedirect(next_url)
+    # With htmx, answer with the next page's partial straight away (one round trip, not two) and
+    # push its address, so the URL, reload and the back button behave as after the redirect.
+    if upcoming is None:
+        return _check_answers_page(request, ruleset, visit, push_url=next_url)
+    return _question_page(request, ruleset, visit, upcoming, change=change, push_url=next_url)
+
+
+def _question_page(
+    request: HttpRequest,
+    ruleset: RuleSet,
+    visit: Visit,
+    current: Question,
+    *,
+    change: bool,
+    error: str = "",
+    status: int = 200,
+    chosen: tuple[str, ...] | None = None,
+    push_url: str | None = None,
+) -> HttpResponse:
+    shown = shown_questions(ruleset, visit.answers)
     position = shown.index(current) + 1
     previous = shown[position - 2] if position > 1 else None
     if change:
@@ -212,15 +242,15 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
         back_url = _url(request, "start")
     context = {
         "question": current,
-        "chosen": chosen,
+        "chosen": visit.answers.get(current.id, ()) if chosen is None else chosen,
         "error": error,
         "position": position,
         "total": len(shown),
         "back_url": back_url,
-        "action": request.get_full_path(),
+        "action": push_url or request.get_full_path(),
     }
     title = f"Error: {current.text}" if error else current.text
-    return _page(request, "screening/question.html", title, context, status=status)
+    return _page(request, "screening/question.html", title, context, status=status, push_url=push_url)
 
 
 def _answer_error(question: Question, submitted: list[str]) -> tuple[str, int]:
@@ -240,10 +270,6 @@ def _answer_error(question: Question, submitted: list[str]) -> tuple[str, int]:
         "We could not use that answer. It did not match the choices for this question. Please choose again.",
         400,
     )
-
-
-def _revealed_new_questions(ruleset: RuleSet, visit: Visit) -> bool:
-    return next_question(ruleset, visit.answers) is not None
 
 
 def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> HttpResponse | None:
@@ -283,9 +309,14 @@ def check_answers(request: HttpRequest) -> HttpResponse:
     incomplete = _require_complete(request, ruleset, visit)
     if incomplete:
         return incomplete
-    return _page(
-        request, "screening/check_answers.html", "Check your answers", {"rows": _answer_rows(request, ruleset, visit)}
-    )
+    return _check_answers_page(request, ruleset, visit)
+
+
+def _check_answers_page(
+    request: HttpRequest, ruleset: RuleSet, visit: Visit, *, push_url: str | None = None
+) -> HttpResponse:
+    rows = _answer_rows(request, ruleset, visit)
+    return _page(request, "screening/check_answers.html", "Check your answers", {"rows": rows}, push_url=push_url)
 
 
 def _answer_rows(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> list[dict[str, Any]]:

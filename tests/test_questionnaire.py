@@ -285,10 +285,22 @@ def test_it_redirects_a_valid_answer_to_the_next_question(client, published_rule
     assert response["Location"] == "/check/question/condition/"
 
 
-def test_it_redirects_a_htmx_answer_to_the_next_question_too(client, published_rules):
+def test_it_answers_a_htmx_answer_with_the_next_questions_partial_and_pushes_its_address(client, published_rules):
     response = client.post(FIRST_QUESTION, {"urgent_symptoms": "no"}, headers=HTMX)
-    assert response.status_code == 302
-    assert response["Location"] == "/check/question/condition/"
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/check/question/condition/"
+    page = response.content.decode()
+    assert "<html" not in page and 'name="condition"' in page
+    assert 'hx-post="/check/question/condition/"' in page
+    assert client.get("/check/question/condition/").status_code == 200
+
+
+def test_it_answers_the_last_htmx_answer_with_check_your_answers(client, published_rules):
+    complete(client)
+    response = client.post(question_url("side_effects"), {"side_effects": "none"}, headers=HTMX)
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/check/answers/"
+    assert "Check your answers" in response.content.decode()
 
 
 def test_it_redirects_the_last_answer_to_check_your_answers(client, published_rules):
