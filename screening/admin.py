@@ -19,6 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from screening import publishing
 from screening.documents import document_diff, document_problems
 from screening.fhir import questionnaire
+from screening.history import change_reason
 from screening.models import (
     Condition,
     GuidanceSection,
@@ -148,19 +149,23 @@ class DraftAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj._change_reason = form.cleaned_data["change_reason"]
-        super().save_model(request, obj, form, change)
+        with change_reason(form.cleaned_data["change_reason"]):
+            super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         reason = form.cleaned_data["change_reason"]
         for inline_form in formset.forms:
             inline_form.instance._change_reason = reason
-        for deleted in formset.deleted_objects if hasattr(formset, "deleted_objects") else []:
-            deleted._change_reason = reason
-        super().save_formset(request, form, formset, change)
+        with change_reason(reason):
+            super().save_formset(request, form, formset, change)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        obj._change_reason = f"Deleted in the admin by {request.user}"
-        super().delete_model(request, obj)
+        with change_reason(f"Deleted in the admin by {request.user}"):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with change_reason(f"Deleted in the admin by {request.user}"):
+            super().delete_queryset(request, queryset)
 
     def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
         self._after_save(request, obj)

@@ -16,8 +16,14 @@ FORMAT = "ruxguide.ruleset/1"
 
 def document_problems(document: Mapping[str, Any]) -> list[str]:
     """Every reason this document cannot be published, in plain words for a clinician."""
+    if document.get("format") != FORMAT:
+        return [f"This is not a Ruxguide rule set: its format is {document.get('format')!r}, not {FORMAT!r}."]
     problems: list[str] = []
     questions = [q for q in document.get("questions", []) if q.get("active", True)]
+    if not questions:
+        problems.append("The rule set has no active questions.")
+    if not [r for r in document.get("rules", []) if r.get("active", True)]:
+        problems.append("The rule set has no active rules.")
     rules = [r for r in document.get("rules", []) if r.get("active", True)]
     source_codes = {s["code"] for s in document.get("sources", [])}
 

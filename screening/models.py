@@ -139,6 +139,7 @@ class Rule(models.Model):
     message = models.TextField(help_text="What this means, in plain words.")
     next_steps = models.TextField("what to do next")
     rationale = models.TextField("clinician rationale", blank=True)
+    # Source's ordering (the document's order) is what an export lists a rule's sources in.
     sources = models.ManyToManyField(Source, blank=True, related_name="rules")
     active = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
@@ -189,6 +190,19 @@ class Scenario(models.Model):
         return self.name
 
 
+class PublishedRuleSetQuerySet(models.QuerySet):
+    """Published versions are a record: no bulk edits or deletes either."""
+
+    def update(self, **kwargs: object) -> int:
+        # Deleting a staff account clears its name from the versions it published (SET_NULL).
+        if set(kwargs) - {"published_by", "published_by_id"}:
+            raise ValidationError("Published rule sets cannot be changed.")
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValidationError("Published rule sets cannot be deleted.")
+
+
 class PublishedRuleSet(models.Model):
     """An immutable snapshot of the rule set as patients see it."""
 
@@ -199,6 +213,8 @@ class PublishedRuleSet(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(max_length=300, blank=True)
+
+    objects = PublishedRuleSetQuerySet.as_manager()
 
     class Meta:
         ordering = ["-version"]

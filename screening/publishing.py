@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from screening.documents import FORMAT, document_problems
 from screening.engine import RuleSet, ruleset_from_document
+from screening.history import change_reason
 from screening.models import (
     Condition,
     GuidanceSection,
@@ -82,7 +83,7 @@ def draft_document() -> dict[str, Any]:
                 "message": r.message,
                 "next_steps": r.next_steps,
                 "rationale": r.rationale,
-                "sources": sorted((s.code for s in r.sources.all()), key=_source_sort_key),
+                "sources": [s.code for s in r.sources.all()],
             }
             for r in rules
         ],
@@ -102,10 +103,6 @@ def draft_document() -> dict[str, Any]:
 def _option_ids(question: Question, options: Any) -> list[str]:
     # An option of another question is kept, prefixed, so that validation can name it.
     return [o.identifier if o.question_id == question.pk else f"{o.question_id}:{o.identifier}" for o in options]
-
-
-def _source_sort_key(code: str) -> tuple[str, int]:
-    return (code[:1], int(code[1:]) if code[1:].isdigit() else 0)
 
 
 def _save(instance: Any, reason: str) -> Any:
@@ -195,12 +192,12 @@ def replace_draft(document: dict[str, Any], *, reason: str) -> None:
     problems = document_problems(document)
     if problems:
         raise ValidationError(problems)
-    for model in (Rule, ShowWhen, Question, GuidanceSection, Source):
-        for instance in model.objects.all():
-            instance._change_reason = reason
-            instance.delete()
-    Scenario.objects.all().delete()
-    load_document(document, reason=reason)
+    with change_reason(reason):
+        for model in (Rule, ShowWhen, Question, GuidanceSection, Source):
+            for instance in model.objects.all():
+                instance.delete()
+        Scenario.objects.all().delete()
+        load_document(document, reason=reason)
 
 
 def default_document() -> dict[str, Any]:
