@@ -144,6 +144,9 @@ class DraftAdmin(SimpleHistoryAdmin):
     form = ReasonForm
     wording_fields: tuple[str, ...] = ()
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*super().get_fields(request, obj), "change_reason"]
 
@@ -322,6 +325,9 @@ class ScenarioAdmin(admin.ModelAdmin):
     readonly_fields = ["last_run_at", "last_passed", "last_report"]
     actions = ["run_selected"]
     change_list_template = "admin/screening/scenario/change_list.html"
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Prefill from the preview's "Save these answers as a test patient" link."""

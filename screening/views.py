@@ -449,13 +449,13 @@ def _documents(ruleset: RuleSet) -> list[dict[str, str]]:
 def education(request: HttpRequest) -> HttpResponse:
     """Everything patients should know before and while using the cream, from the live rule set."""
     try:
-        ruleset = current_ruleset()
+        ruleset = draft_ruleset() if _in_preview(request) else current_ruleset()
     except PublishedRuleSet.DoesNotExist:
         return _no_rules(request)
     request.ruleset = ruleset  # type: ignore[attr-defined]
     context = {
         "ruleset": ruleset,
-        "published_on": datetime.fromisoformat(ruleset.published_at),
+        "published_on": datetime.fromisoformat(ruleset.published_at) if ruleset.published_at else None,
         "levels": [
             {"level": level, "heading": heading, "rules": [r for r in ruleset.rules if r.level == level]}
             for level, heading in EDUCATION_HEADINGS.items()
