@@ -16,13 +16,14 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run serve observatory test test-postgres lint setup clean
+.PHONY: help run serve observatory bench test test-postgres lint setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
 	@echo "make test   set up the same, then run the whole test suite"
 	@echo "make serve  production settings under gunicorn, over local TLS: https://$(SERVE_HOST_PORT)"
 	@echo "make test-postgres  the whole suite against a private PostgreSQL cluster"
+	@echo "make bench  the patient flow under load, as ratios to a bare view and a static file"
 	@echo "make lint   ruff and the missing-migrations check"
 
 $(INSTALLED): pyproject.toml
@@ -77,6 +78,11 @@ serve: setup var/secret_key var/tls/cert.pem
 	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
 	$(VENV)/bin/gunicorn ruxguide.wsgi --workers $(WORKERS) --bind $(SERVE_HOST_PORT) \
 		--certfile var/tls/cert.pem --keyfile var/tls/key.pem
+
+# Throughput and latency of the patient flow as ratios to this machine's own limits (about 2 minutes).
+bench: setup
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PY) -m ruxguide.bench
 
 # Grade the security headers of `make serve` with the MDN HTTP Observatory (installs it from npm).
 observatory: setup

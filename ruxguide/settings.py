@@ -73,6 +73,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ruxguide.middleware.RequestLogMiddleware",
+    # Pages are compressed too (static files are pre-compressed by WhiteNoise). Django pads gzip
+    # output at random against BREACH, and CSRF tokens are masked per response.
+    "django.middleware.gzip.GZipMiddleware",
+    "ruxguide.guard.PatientErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ruxguide.middleware.SecurityHeadersMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -140,6 +144,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# How long an app server may serve the live rule set before asking the database again which version
+# is live. A publication reaches every server within this time (and its own server at once).
+# Tests roll back publications under it, so there it asks every time unless a test says otherwise.
+RUXGUIDE_LIVE_CHECK_SECONDS = float(os.environ.get("RUXGUIDE_LIVE_CHECK_SECONDS", "0" if UNDER_TEST else "0.5"))
+
+# `make bench` only: a bare view behind the same middleware, to compare the patient pages with.
+BENCHMARK = env_bool("RUXGUIDE_BENCHMARK", False)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")

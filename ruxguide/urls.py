@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.templatetags.static import static
@@ -19,3 +20,8 @@ urlpatterns = [
     path("preview/", include((preview_patterns, "screening"), namespace="preview")),
     path("", include("screening.urls")),
 ]
+
+if settings.BENCHMARK:
+    from ruxguide.bench_views import bare
+
+    urlpatterns.append(path("bench/bare/", bare))

@@ -4,5 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from ruxguide.guard import guard_wsgi
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruxguide.settings")
-application = get_wsgi_application()
+application = guard_wsgi(get_wsgi_application())

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,6 +35,8 @@ DEFAULT_RULESET_PATH = Path(__file__).with_name("default_ruleset.json")
 
 _cache_lock = threading.Lock()
 _ruleset_cache: dict[tuple[int, str], RuleSet] = {}
+# (when it was checked, the live rule set), for current_ruleset's short-lived answer.
+_live: tuple[float, RuleSet] | None = None
 
 
 def draft_document() -> dict[str, Any]:
@@ -279,6 +283,7 @@ def publish(*, user: AbstractBaseUser | None = None, note: str = "") -> Publishe
             note=note,
         )
         _record_results(results)
+    forget_live_ruleset()
     return published
 
 
@@ -293,21 +298,40 @@ def current_version() -> int | None:
 
 
 def current_ruleset() -> RuleSet:
-    """The live rule set, built once per process and version: one small query when warm.
+    """The live rule set, built once per process and version.
+
+    Which version is live is asked of the database at most every LIVE_CHECK_SECONDS (one small
+    query), so other app servers serve a new publication within that time; a publication made in
+    this process is seen at once.
 
     Raises PublishedRuleSet.DoesNotExist when nothing was ever published.
     """
+    now = time.monotonic()
+    live = _live
+    if live is not None and now - live[0] < settings.RUXGUIDE_LIVE_CHECK_SECONDS:
+        return live[1]
     latest = PublishedRuleSet.objects.order_by("-version").values_list("version", "published_at").first()
     if latest is None:
         raise PublishedRuleSet.DoesNotExist("No rule set has been published yet.")
     # The publication time is part of the key so that a rebuilt database never serves a stale copy.
     key = (latest[0], latest[1].isoformat())
-    cached = _ruleset_cache.get(key)
-    if cached is not None:
-        return cached
-    snapshot = PublishedRuleSet.objects.get(version=latest[0])
-    ruleset = ruleset_from_document(snapshot.document, version=snapshot.version, published_at=key[1])
-    with _cache_lock:
-        _ruleset_cache.clear()  # only the live version is ever read, so older ones can go
-        _ruleset_cache[key] = ruleset
+    ruleset = _ruleset_cache.get(key)
+    if ruleset is None:
+        snapshot = PublishedRuleSet.objects.get(version=latest[0])
+        ruleset = ruleset_from_document(snapshot.document, version=snapshot.version, published_at=key[1])
+        with _cache_lock:
+            _ruleset_cache.clear()  # only the live version is ever read, so older ones can go
+            _ruleset_cache[key] = ruleset
+    _remember_live(now, ruleset)
     return ruleset
+
+
+def _remember_live(checked_at: float, ruleset: RuleSet) -> None:
+    global _live
+    _live = (checked_at, ruleset)
+
+
+def forget_live_ruleset() -> None:
+    """Ask the database again on the next request (after a publication in this process)."""
+    global _live
+    _live = None

@@ -9,13 +9,17 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -48,15 +52,56 @@ def _page(
     *,
     status: int = 200,
     push_url: str | None = None,
+    cache_key: tuple[Any, ...] | None = None,
 ) -> HttpResponse:
-    """The whole page, or only its `main` partial for an htmx request (not a history restore)."""
-    partial = request.htmx and not request.htmx.history_restore_request
+    """The whole page, or only its `main` partial for an htmx request (not a history restore).
+
+    With a `cache_key` that names everything the page shows, the rendered page is kept and reused
+    for every patient who sees the same thing: only the CSRF token differs, and it is filled in.
+    """
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    name = f"{template}#main" if partial else template
     ruleset: RuleSet | None = getattr(request, "ruleset", None)
     context = {**context, "page_title": title, "urgent": ruleset.section("urgent_signs") if ruleset else None}
-    response = render(request, f"{template}#main" if partial else template, context, status=status)
+    if cache_key is None or ruleset is None or _in_preview(request) or len(messages.get_messages(request)):
+        response = render(request, name, context, status=status)
+    else:
+        key = (name, ruleset.version, ruleset.published_at, *cache_key)
+        html = _rendered_pages.get(key)
+        if html is None:
+            html = render_to_string(name, {**context, "csrf_token": CSRF_PLACEHOLDER}, request=request)
+            _rendered_pages.put(key, html)
+        response = HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
     if partial and (push_url or request.method == "GET"):
         response["HX-Push-Url"] = push_url or request.get_full_path()
     return response
+
+
+class _RenderedPages:
+    """A small least-recently-used store of rendered pages, per process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pages: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        with self.lock:
+            html = self.pages.get(key)
+            if html is not None:
+                self.pages.move_to_end(key)
+            return html
+
+    def put(self, key: tuple[Any, ...], html: str) -> None:
+        with self.lock:
+            self.pages[key] = html
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+
+# Rendered once with this in place of the CSRF token, which is then filled in per response.
+CSRF_PLACEHOLDER = "ruxguide-csrf-token-placeholder"
+_rendered_pages = _RenderedPages(size=2048)
 
 
 PREVIEW = "preview"
@@ -250,7 +295,10 @@ def _question_page(
         "action": push_url or request.get_full_path(),
     }
     title = f"Error: {current.text}" if error else current.text
-    return _page(request, "screening/question.html", title, context, status=status, push_url=push_url)
+    cache_key = (current.id, context["chosen"], error, position, len(shown), back_url, context["action"], status)
+    return _page(
+        request, "screening/question.html", title, context, status=status, push_url=push_url, cache_key=cache_key
+    )
 
 
 def _answer_error(question: Question, submitted: list[str]) -> tuple[str, int]:

@@ -41,3 +41,22 @@ def test_loading_the_defaults_never_overwrites_a_clinicians_edit(published_rules
     Rule.objects.filter(identifier="allergy").update(message="A clinician's own wording.")
     ensure_default_rules()
     assert Rule.objects.get(identifier="allergy").message == "A clinician's own wording."
+
+
+def test_a_warm_server_asks_which_version_is_live_at_most_every_few_tenths_of_a_second(
+    published_rules: RuleSet, settings, django_assert_num_queries
+) -> None:
+    from screening.publishing import forget_live_ruleset
+
+    settings.RUXGUIDE_LIVE_CHECK_SECONDS = 60
+    forget_live_ruleset()
+    current_ruleset()
+    with django_assert_num_queries(0):
+        assert current_ruleset().version == published_rules.version
+    # A publication in this process is served at once.
+    Rule.objects.filter(identifier="allergy").update(message="Published while warm.")
+    from screening.publishing import publish
+
+    publish(note="While warm")
+    assert next(r for r in current_ruleset().rules if r.id == "allergy").message == "Published while warm."
+    forget_live_ruleset()

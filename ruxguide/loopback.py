@@ -1,7 +1,7 @@
-"""Real app servers (gunicorn, production settings over plain HTTP) on loopback, for tests.
+"""Real app servers (gunicorn, production settings over plain HTTP) on loopback.
 
-They share one database of their own: a temporary SQLite file, or a new database on the
-PostgreSQL cluster named by DATABASE_URL when the suite runs against PostgreSQL.
+Used by the multi-server tests and by `make bench`. The servers share one database of their own:
+a temporary SQLite file, or a new database on the PostgreSQL cluster named by DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def server_database(tmp_path: Path) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def production_env(database_url: str, secret_key: str) -> dict[str, str]:
+def production_env(database_url: str, secret_key: str, **extra: str) -> dict[str, str]:
     """Production settings, as a deployment behind a TLS proxy would have them, but over HTTP."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "DATABASE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "DATABASE_", "RUXGUIDE_"))}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "ruxguide.settings",
@@ -63,6 +63,7 @@ def production_env(database_url: str, secret_key: str) -> dict[str, str]:
             "DJANGO_HSTS_SECONDS": "0",
             "DATABASE_URL": database_url,
             "RUXGUIDE_REQUEST_LOG_LEVEL": "WARNING",
+            **extra,
         }
     )
     return env
@@ -79,6 +80,15 @@ def manage(env: dict[str, str], *args: str) -> str:
 @contextmanager
 def app_servers(env: dict[str, str], count: int, *, workers: int = 2, threads: int = 1) -> Iterator[list[str]]:
     """Start `count` gunicorn servers on their own loopback ports; yield their base URLs."""
+    with app_server_processes(env, count, workers=workers, threads=threads) as servers:
+        yield [url for url, _ in servers]
+
+
+@contextmanager
+def app_server_processes(
+    env: dict[str, str], count: int, *, workers: int = 2, threads: int = 1
+) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """Like app_servers, but also yields each server's master process (to measure its workers)."""
     ports = [free_port() for _ in range(count)]
     processes = [
         subprocess.Popen(
@@ -106,7 +116,7 @@ def app_servers(env: dict[str, str], count: int, *, workers: int = 2, threads: i
     try:
         for port, process in zip(ports, processes, strict=True):
             wait_until_serving(port, process)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
+        yield [(f"http://127.0.0.1:{port}", process) for port, process in zip(ports, processes, strict=True)]
     finally:
         for process in processes:
             process.terminate()
@@ -135,6 +145,7 @@ class Response:
     status: int
     headers: dict[str, str]
     body: str
+    size: int = 0  # bytes as sent, compressed or not
 
     @property
     def location(self) -> str:
@@ -155,10 +166,12 @@ class Browser:
         self.turn += 1
         return server
 
-    def request(self, method: str, path: str, form: dict[str, object] | None = None) -> Response:
+    def request(
+        self, method: str, path: str, form: dict[str, object] | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         server = urlsplit(self._server())
         connection = http.client.HTTPConnection(server.hostname, server.port, timeout=60)
-        headers = {"Host": "127.0.0.1"}
+        headers = {"Host": "127.0.0.1", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -168,7 +181,8 @@ class Browser:
         try:
             connection.request(method, path, body=body, headers=headers)
             raw = connection.getresponse()
-            text = raw.read().decode("utf-8", "replace")
+            raw_body = raw.read()
+            text = raw_body.decode("utf-8", "replace") if raw.getheader("Content-Encoding") is None else ""
             for name, value in raw.getheaders():
                 if name.lower() == "set-cookie":
                     cookie_name, _, rest = value.partition("=")
@@ -178,7 +192,7 @@ class Browser:
                     else:
                         self.cookies[cookie_name] = cookie_value
             self.requests += 1
-            return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, text)
+            return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, text, len(raw_body))
         finally:
             connection.close()
 

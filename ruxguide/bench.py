@@ -1,0 +1,373 @@
+"""`make bench`: the patient flow measured side by side with this machine's own limits.
+
+Starts the app under gunicorn with production settings on loopback, drives it with wrk, and
+reports each figure as a ratio to a bare Django view behind the same middleware (enabled only by
+the RUXGUIDE_BENCHMARK setting), so the numbers mean the same on a fast or a slow machine. Also
+prints deterministic figures (queries, bytes, requests, memory) and how rule evaluation scales.
+
+    python -m ruxguide.bench [--quick] [--seconds N] [--output FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ruxguide.loopback import PROJECT, Browser, app_server_processes, manage, production_env
+
+MANY_CAUTIONS = {
+    "urgent_symptoms": ["no"],
+    "condition": ["psoriasis"],
+    "age_group": ["65_or_over"],
+    "allergy": ["not_sure"],
+    "pregnancy": ["no"],
+    "breastfeeding": ["no"],
+    "weakened_immunity": ["not_sure"],
+    "other_medicines": ["biologic_injections", "steroid_on_skin", "strong_cyp3a4_inhibitors"],
+    "infection_now": ["yes"],
+    "infection_history": ["tuberculosis", "shingles"],
+    "health_conditions": ["heart_or_stroke", "cancer", "diabetes", "smoker"],
+    "skin_to_treat": ["broken_or_infected", "near_eyes_mouth_genitals"],
+    "area_size": ["more_than_20_palms"],
+    "treatment_stage": ["8_weeks_or_more"],
+    "amount": ["over_limit"],
+    "side_effects": ["skin_reaction", "infection_signs", "bleeding_bruising_tiredness"],
+}
+TARGETS = {"step_ratio": 0.7, "queries_per_step": 1, "start_page_kb": 25.0, "step_partial_kb": 3.0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one short iteration, to check the code runs")
+    parser.add_argument("--seconds", type=int, default=8, help="seconds of load per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over all endpoints (median kept)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--output", type=Path, default=PROJECT / "var" / "bench" / "latest.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.connections = 1, 1, 4
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("bench: wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="ruxguide-bench-") as scratch:
+        env = production_env(
+            f"sqlite:///{Path(scratch) / 'bench.sqlite3'}",
+            secret_key="benchmark-only-" + "b" * 40,
+            RUXGUIDE_BENCHMARK="true",
+        )
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "ensure_default_rules")
+        with app_server_processes(env, 1, workers=2) as [(base, master)]:
+            requests = prepare_requests(base)
+            load = measure_load(wrk, base, requests, args, Path(scratch))
+            sizes = measure_sizes(base, requests)
+            memory = worker_memory_mb(master.pid)
+        os.environ.update(env)
+        queries = measure_queries()
+    scaling = engine_scaling(quick=args.quick)
+
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+        "settings": {
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "connections": args.connections,
+            "workers": 2,
+        },
+        "load": load,
+        "queries": queries,
+        "sizes": sizes,
+        "worker_rss_mb": memory,
+        "engine": scaling,
+    }
+    report["targets"] = check_targets(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print_report(report, args.output)
+    return 0
+
+
+def prepare_requests(base: str) -> dict[str, dict[str, Any]]:
+    """The five requests to load, with the cookies and tokens a real patient would have."""
+    manifest = json.loads((PROJECT / "var" / "staticfiles" / "staticfiles.json").read_text())
+    css = "/static/" + manifest["paths"]["css/app.css"]
+
+    stepper = Browser(servers=[base])
+    token = stepper.csrf_token()
+    first = stepper.request(
+        "POST", "/check/question/urgent_symptoms/", {"urgent_symptoms": "no", "csrfmiddlewaretoken": token}
+    )
+    assert first.status == 302 and first.location == "/check/question/condition/", first.status
+
+    patient = Browser(servers=[base])
+    patient_token = patient.csrf_token()
+    path = "/check/question/urgent_symptoms/"
+    while path != "/check/answers/":
+        question = path.rstrip("/").rsplit("/", 1)[-1]
+        answered = patient.request(
+            "POST", path, {question: MANY_CAUTIONS[question], "csrfmiddlewaretoken": patient_token}
+        )
+        assert answered.status == 302, (question, answered.status)
+        path = answered.location
+
+    def cookie(browser: Browser) -> str:
+        return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+
+    compressed = {"Accept-Encoding": "br, gzip"}
+    return {
+        "static file (WhiteNoise)": {"method": "GET", "path": css, "headers": compressed},
+        "bare Django view": {"method": "GET", "path": "/bench/bare/", "headers": compressed},
+        "start page": {"method": "GET", "path": "/", "headers": compressed},
+        "question step (htmx POST)": {
+            "method": "POST",
+            "path": "/check/question/condition/",
+            "body": f"condition=atopic_dermatitis&csrfmiddlewaretoken={token}",
+            "headers": {
+                **compressed,
+                "HX-Request": "true",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": cookie(stepper),
+            },
+        },
+        "result page (16 rules fired)": {
+            "method": "GET",
+            "path": "/check/result/",
+            "headers": {**compressed, "Cookie": cookie(patient)},
+        },
+    }
+
+
+def measure_load(wrk: str, base: str, requests: dict[str, dict[str, Any]], args: Any, scratch: Path) -> dict:
+    """wrk on each request in turn, for several rounds; the median round of each is kept."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in requests}
+    for _ in range(args.rounds):
+        for name, spec in requests.items():
+            script = scratch / "request.lua"
+            script.write_text(wrk_script(spec))
+            output = subprocess.run(
+                [
+                    wrk,
+                    "-t2",
+                    f"-c{args.connections}",
+                    f"-d{args.seconds}s",
+                    "--latency",
+                    "-s",
+                    str(script),
+                    base + spec["path"],
+                ],
+                capture_output=True,
+                text=True,
+                timeout=args.seconds + 60,
+                check=True,
+            ).stdout
+            runs[name].append(parse_wrk(output))
+    load: dict[str, dict[str, float]] = {}
+    for name, results in runs.items():
+        middle = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
+        load[name] = middle
+    bare = load["bare Django view"]["rps"]
+    for figures in load.values():
+        figures["ratio_to_bare"] = round(figures["rps"] / bare, 3) if bare else 0.0
+    return load
+
+
+def wrk_script(spec: dict[str, Any]) -> str:
+    lines = [f'wrk.method = "{spec["method"]}"']
+    if "body" in spec:
+        lines.append(f"wrk.body = {json.dumps(spec['body'])}")
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in spec["headers"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def latency(percentile: str) -> float:
+        match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        if not match:
+            return 0.0
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+        return round(float(match.group(1)) * scale, 3)
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    failures = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*?timeout (\d+)", output)
+    return {
+        "rps": round(float(rps.group(1)), 1) if rps else 0.0,
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx_3xx": int(failures.group(1)) if failures else 0,
+        "timeouts": int(errors.group(1)) if errors else 0,
+    }
+
+
+def measure_sizes(base: str, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Bytes a patient downloads: the start page with everything it loads, and a step's partial."""
+    browser = Browser(servers=[base])
+    start_plain = browser.request("GET", "/")
+    start_packed = browser.request("GET", "/", headers={"Accept-Encoding": "br, gzip"})
+    assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', start_plain.body)
+    external = [a for a in assets if a.startswith(("http:", "https:", "//"))]
+    asset_bytes = {a: browser.request("GET", a, headers={"Accept-Encoding": "br, gzip"}).size for a in assets}
+
+    step = requests["question step (htmx POST)"]
+    body = dict(pair.split("=", 1) for pair in step["body"].split("&"))
+    stepper = Browser(servers=[base], cookies=dict(c.split("=", 1) for c in step["headers"]["Cookie"].split("; ")))
+    partial_plain = stepper.request("POST", step["path"], body, headers={"HX-Request": "true"})
+    partial_packed = stepper.request(
+        "POST", step["path"], body, headers={"HX-Request": "true", "Accept-Encoding": "gzip"}
+    )
+    return {
+        "start_page_html_bytes": start_plain.size,
+        "start_page_html_compressed_bytes": start_packed.size,
+        "start_page_total_compressed_bytes": start_packed.size + sum(asset_bytes.values()),
+        "start_page_assets_compressed_bytes": asset_bytes,
+        "start_page_requests": 1 + len(assets),
+        "start_page_requests_to_other_hosts": len(external),
+        "step_partial_bytes": partial_plain.size,
+        "step_partial_compressed_bytes": partial_packed.size,
+        "step_partial_gzip_bytes_local": len(gzip.compress(partial_plain.body.encode())),
+    }
+
+
+def worker_memory_mb(master_pid: int) -> list[float]:
+    """Resident memory of each gunicorn worker after the load."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        if match:
+            sizes.append(round(int(match.group(1)) / 1024, 1))
+    return sizes
+
+
+def measure_queries() -> dict[str, int]:
+    """SQL queries a warm worker makes for a question step and a result page."""
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    setup_test_environment()
+    client = Client()
+    client.get("/check/")
+    client.post("/check/question/urgent_symptoms/", {"urgent_symptoms": "no"})
+    figures: dict[str, int] = {}
+    with CaptureQueriesContext(connection) as step_get:
+        client.get("/check/question/condition/")
+    with CaptureQueriesContext(connection) as step_post:
+        client.post("/check/question/condition/", {"condition": "atopic_dermatitis"}, headers={"HX-Request": "true"})
+    figures["question step GET"] = len(step_get)
+    figures["question step POST (htmx)"] = len(step_post)
+    path = client.get("/check/")["Location"]
+    while path != "/check/answers/":
+        question = path.rstrip("/").rsplit("/", 1)[-1]
+        path = client.post(path, {question: MANY_CAUTIONS[question]})["Location"]
+    with CaptureQueriesContext(connection) as result:
+        client.get("/check/result/")
+    figures["result page"] = len(result)
+    return figures
+
+
+def engine_scaling(*, quick: bool) -> dict[str, Any]:
+    """Time to evaluate one patient against synthetic rule sets of growing size."""
+    from screening.engine import AnswerIn, Level, Rule, RuleSet, evaluate, ruleset_from_document
+    from screening.publishing import default_document
+
+    base = ruleset_from_document(default_document())
+    chooser = random.Random(2026)
+    patients = [{q.id: (chooser.choice(q.option_ids),) for q in base.questions} for _ in range(20 if quick else 200)]
+    sizes = (30, 300) if quick else (30, 300, 3000)
+    timings: dict[str, float] = {}
+    for size in sizes:
+        rules = []
+        for number in range(size):
+            conditions = []
+            for question in chooser.sample(base.questions, chooser.randint(1, 3)):
+                picked = chooser.sample(question.option_ids, chooser.randint(1, max(1, len(question.option_ids) // 2)))
+                conditions.append(AnswerIn(question=question.id, options=frozenset(picked)))
+            rules.append(
+                Rule(id=f"r{number}", title="", level=chooser.choice(list(Level)), conditions=tuple(conditions))
+            )
+        ruleset = RuleSet(questions=base.questions, rules=tuple(rules))
+        repeats = 3 if quick else 5
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for answers in patients:
+                evaluate(ruleset, answers)
+            samples.append((time.perf_counter() - started) / len(patients))
+        timings[str(size)] = round(statistics.median(samples) * 1e6, 2)
+    ratios = {
+        f"{b}/{a}": round(timings[b] / timings[a], 2) for a, b in zip(list(timings), list(timings)[1:], strict=False)
+    }
+    return {"microseconds_per_evaluation": timings, "ratios": ratios}
+
+
+def check_targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    step = report["load"]["question step (htmx POST)"]["ratio_to_bare"]
+    queries = max(report["queries"]["question step GET"], report["queries"]["question step POST (htmx)"])
+    start_kb = report["sizes"]["start_page_total_compressed_bytes"] / 1024
+    partial_kb = report["sizes"]["step_partial_compressed_bytes"] / 1024
+    ratios = report["engine"]["ratios"]
+    linear = all(value <= 10 * 1.5 for value in ratios.values())
+    return {
+        "question step >= 0.7x bare view": {"value": step, "met": step >= TARGETS["step_ratio"]},
+        "<= 1 SQL query per step": {"value": queries, "met": queries <= TARGETS["queries_per_step"]},
+        "start page <= 25 KB compressed, all included": {"value": round(start_kb, 1), "met": start_kb <= 25.0},
+        "no request to another host": {
+            "value": report["sizes"]["start_page_requests_to_other_hosts"],
+            "met": report["sizes"]["start_page_requests_to_other_hosts"] == 0,
+        },
+        "step partial <= 3 KB (compressed)": {"value": round(partial_kb, 2), "met": partial_kb <= 3.0},
+        "evaluation grows no faster than the rules (10x rules: <= 15x time)": {"value": ratios, "met": linear},
+    }
+
+
+def print_report(report: dict[str, Any], output: Path) -> None:
+    print(f"\nRuxguide benchmark, {report['when']}, {report['machine']['cores']} cores, gunicorn 2 workers, wrk")
+    print(f"{'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'bad':>5}")
+    for name, f in report["load"].items():
+        bad = f["non_2xx_3xx"] + f["timeouts"]
+        print(f"{name:34} {f['rps']:>9.1f} {f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {f['ratio_to_bare']:>7.2f} {bad:>5}")
+    print("\nSQL queries (warm):", ", ".join(f"{k}: {v}" for k, v in report["queries"].items()))
+    s = report["sizes"]
+    print(
+        f"Start page: {s['start_page_html_bytes']} B HTML, {s['start_page_html_compressed_bytes']} B compressed; "
+        f"{s['start_page_total_compressed_bytes']} B compressed with everything it loads, "
+        f"{s['start_page_requests']} requests, {s['start_page_requests_to_other_hosts']} to other hosts"
+    )
+    print(f"Step partial: {s['step_partial_bytes']} B, {s['step_partial_compressed_bytes']} B compressed")
+    print("Worker resident memory after the run (MB):", ", ".join(str(m) for m in report["worker_rss_mb"]))
+    engine = report["engine"]
+    print(
+        "Engine, µs per evaluation by rule count:",
+        ", ".join(f"{k}: {v}" for k, v in engine["microseconds_per_evaluation"].items()),
+        "| ratios:",
+        ", ".join(f"{k}: {v}x" for k, v in engine["ratios"].items()),
+    )
+    print("\nTargets:")
+    for name, target in report["targets"].items():
+        print(f"  {'met ' if target['met'] else 'MISSED'}  {name}: {target['value']}")
+    print(f"\nWritten to {output}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
