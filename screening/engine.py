@@ -183,6 +183,26 @@ def shown_questions(ruleset: RuleSet, answers: Answers) -> list[Question]:
     return shown
 
 
+@dataclass(frozen=True)
+class Walk:
+    """Where a patient stands: the questions shown, the answers that count, the next question."""
+
+    shown: tuple[Question, ...]
+    counted: dict[str, tuple[str, ...]]
+    upcoming: Question | None
+
+
+def walk(ruleset: RuleSet, answers: Answers) -> Walk:
+    """All three at once, in one pass over the questions (a question step needs every one)."""
+    shown = shown_questions(ruleset, answers)
+    counted = {q.id: answers[q.id] for q in shown if q.id in answers}
+    return Walk(
+        shown=tuple(shown),
+        counted=counted,
+        upcoming=next((q for q in shown if q.id not in answers), None),
+    )
+
+
 def counted_answers(ruleset: RuleSet, answers: Answers) -> dict[str, tuple[str, ...]]:
     """The answers that count: those to shown questions."""
     return {q.id: answers[q.id] for q in shown_questions(ruleset, answers) if q.id in answers}

@@ -36,6 +36,7 @@ from screening.engine import (
     evaluate,
     next_question,
     shown_questions,
+    walk,
 )
 from screening.models import PublishedRuleSet
 from screening.publishing import current_ruleset, draft_ruleset
@@ -249,19 +250,18 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
         )
 
     visit.answers[current.id] = answer
-    save_visit(request.session, ruleset, visit, key=_visit_key(request))
-    upcoming = next_question(ruleset, visit.answers)
-    if change and upcoming is None:
-        next_url = _url(request, "check_answers")
-    else:
-        next_url = _continue_url(request, ruleset, visit, change=change)
+    where = walk(ruleset, visit.answers)
+    visit.answers = where.counted
+    save_visit(request.session, ruleset, visit, key=_visit_key(request), counted=where.counted)
+    upcoming = where.upcoming
+    next_url = _question_url(request, upcoming, change=change) if upcoming else _url(request, "check_answers")
     if not request.htmx:
         return HttpResponseRedirect(next_url)
     # With htmx, answer with the next page's partial straight away (one round trip, not two) and
     # push its address, so the URL, reload and the back button behave as after the redirect.
     if upcoming is None:
         return _check_answers_page(request, ruleset, visit, push_url=next_url)
-    return _question_page(request, ruleset, visit, upcoming, change=change, push_url=next_url)
+    return _question_page(request, ruleset, visit, upcoming, change=change, push_url=next_url, shown=where.shown)
 
 
 def _question_page(
@@ -275,8 +275,9 @@ def _question_page(
     status: int = 200,
     chosen: tuple[str, ...] | None = None,
     push_url: str | None = None,
+    shown: tuple[Question, ...] | None = None,
 ) -> HttpResponse:
-    shown = shown_questions(ruleset, visit.answers)
+    shown = shown if shown is not None else tuple(shown_questions(ruleset, visit.answers))
     position = shown.index(current) + 1
     previous = shown[position - 2] if position > 1 else None
     if change:

@@ -48,9 +48,16 @@ def load_visit(session: SessionBase, ruleset: RuleSet, *, key: str = SESSION_KEY
     return visit
 
 
-def save_visit(session: SessionBase, ruleset: RuleSet, visit: Visit, *, key: str = SESSION_KEY) -> None:
+def save_visit(
+    session: SessionBase,
+    ruleset: RuleSet,
+    visit: Visit,
+    *,
+    key: str = SESSION_KEY,
+    counted: dict[str, tuple[str, ...]] | None = None,
+) -> None:
     """Store the answers that count (those to shown questions) against the live version."""
-    answers = counted_answers(ruleset, visit.answers)
+    answers = counted_answers(ruleset, visit.answers) if counted is None else counted
     session[key] = {"version": ruleset.version, "answers": {q: list(v) for q, v in answers.items()}}
 
 
