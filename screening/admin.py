@@ -351,15 +351,7 @@ class ScenarioAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:screening_scenario_changelist"))
         results = publishing.run_draft_scenarios()
-        return render(
-            request,
-            "admin/screening/scenario/results.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Test patients run against the draft",
-                "results": results,
-            },
-        )
+        return self._results(request, results)
 
     def _results(self, request: HttpRequest, results: list[Any]) -> HttpResponse:
         context = {**self.admin_site.each_context(request), "title": "Test patients run against the draft"}
@@ -369,15 +361,7 @@ class ScenarioAdmin(admin.ModelAdmin):
     def run_selected(self, request: HttpRequest, queryset: QuerySet[Scenario]) -> HttpResponse:
         names = set(queryset.values_list("name", flat=True))
         results = [r for r in publishing.run_draft_scenarios() if r.scenario.name in names]
-        return render(
-            request,
-            "admin/screening/scenario/results.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Test patients run against the draft",
-                "results": results,
-            },
-        )
+        return self._results(request, results)
 
 
 class PublishForm(forms.Form):

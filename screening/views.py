@@ -321,6 +321,15 @@ def _answer_error(question: Question, submitted: list[str]) -> tuple[str, int]:
     )
 
 
+def _completed_visit(request: HttpRequest) -> tuple[RuleSet, Visit] | HttpResponse:
+    """The rule set and a visit with every shown question answered, or the page that says why not."""
+    try:
+        ruleset, visit = _live_rules(request)
+    except PublishedRuleSet.DoesNotExist:
+        return _no_rules(request)
+    return _require_complete(request, ruleset, visit) or (ruleset, visit)
+
+
 def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> HttpResponse | None:
     upcoming = next_question(ruleset, visit.answers)
     if upcoming is None:
@@ -351,14 +360,10 @@ def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> H
 @require_safe
 @vary_on_headers("HX-Request")
 def check_answers(request: HttpRequest) -> HttpResponse:
-    try:
-        ruleset, visit = _live_rules(request)
-    except PublishedRuleSet.DoesNotExist:
-        return _no_rules(request)
-    incomplete = _require_complete(request, ruleset, visit)
-    if incomplete:
-        return incomplete
-    return _check_answers_page(request, ruleset, visit)
+    loaded = _completed_visit(request)
+    if isinstance(loaded, HttpResponse):
+        return loaded
+    return _check_answers_page(request, *loaded)
 
 
 def _check_answers_page(
@@ -383,13 +388,10 @@ def _answer_rows(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> list[d
 @require_safe
 @vary_on_headers("HX-Request")
 def result(request: HttpRequest) -> HttpResponse:
-    try:
-        ruleset, visit = _live_rules(request)
-    except PublishedRuleSet.DoesNotExist:
-        return _no_rules(request)
-    incomplete = _require_complete(request, ruleset, visit)
-    if incomplete:
-        return incomplete
+    loaded = _completed_visit(request)
+    if isinstance(loaded, HttpResponse):
+        return loaded
+    ruleset, visit = loaded
     return _page(request, "screening/result.html", "Your result", _result_context(ruleset, visit))
 
 
@@ -456,13 +458,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 @vary_on_headers("HX-Request")
 def result_print(request: HttpRequest) -> HttpResponse:
     """The personal result laid out for paper: date, version, every answer, room for notes."""
-    try:
-        ruleset, visit = _live_rules(request)
-    except PublishedRuleSet.DoesNotExist:
-        return _no_rules(request)
-    incomplete = _require_complete(request, ruleset, visit)
-    if incomplete:
-        return incomplete
+    loaded = _completed_visit(request)
+    if isinstance(loaded, HttpResponse):
+        return loaded
+    ruleset, visit = loaded
     context = _result_context(ruleset, visit)
     context["rows"] = _answer_rows(request, ruleset, visit)
     context["printed_on"] = timezone.localdate()
