@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import parse_header_parameters
@@ -23,6 +24,12 @@ BAD_REQUEST_PAGE = (
     b"<h1>We could not read that request</h1><p>Something in it was not right. Nothing was changed, and any "
     b'answers you gave before are kept. <a href="/">Go to the start</a>.</p></html>'
 )
+
+
+def require_secret_key() -> None:
+    """An app server must not start without a secret key: say so at start-up, in plain words."""
+    if not settings.HAS_SECRET_KEY:
+        raise ImproperlyConfigured(settings.MISSING_SECRET_KEY)
 
 
 def request_problem(environ: dict[str, Any]) -> str:

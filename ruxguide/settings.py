@@ -44,15 +44,16 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # pytest sets PYTEST_VERSION while it runs; only then, or in DEBUG, may a throwaway key be used.
 UNDER_TEST = "PYTEST_VERSION" in os.environ
 
+MISSING_SECRET_KEY = (
+    "DJANGO_SECRET_KEY is not set. Set it to a long random value in production, "
+    "or set DJANGO_DEBUG=true for local development."
+)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if DEBUG or UNDER_TEST:
-        SECRET_KEY = "insecure-development-key-never-used-in-production"
-    else:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it to a long random value in production, "
-            "or set DJANGO_DEBUG=true for local development."
-        )
+if not SECRET_KEY and (DEBUG or UNDER_TEST):
+    SECRET_KEY = "insecure-development-key-never-used-in-production"
+HAS_SECRET_KEY = bool(SECRET_KEY)  # Django refuses to read an empty SECRET_KEY, so ask this instead
+# Without a key the app servers refuse to start (ruxguide/wsgi.py, asgi.py) and anything that signs
+# fails; commands that need no key (makemigrations, check) still run, so tooling works unconfigured.
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or UNDER_TEST else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])

@@ -24,10 +24,32 @@ def settings_in_a_fresh_process(env: dict[str, str], expression: str) -> subproc
     )
 
 
-def test_it_refuses_to_start_in_production_without_a_secret_key() -> None:
-    result = settings_in_a_fresh_process({}, "settings.SECRET_KEY")
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+def test_an_app_server_refuses_to_start_in_production_without_a_secret_key() -> None:
+    for entry_point in ("ruxguide.wsgi", "ruxguide.asgi"):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {entry_point}"],
+            cwd=PROJECT,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "PYTEST_"))},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0, entry_point
+        assert "DJANGO_SECRET_KEY is not set" in result.stderr, entry_point
+
+
+def test_commands_that_need_no_secret_key_run_without_one() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "PYTEST_"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=PROJECT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
 
 
 def test_debug_is_off_and_cookies_are_secure_unless_asked() -> None:
