@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
 
 from screening.engine import RuleSet, ruleset_from_document
 from screening.publishing import current_ruleset, default_document, ensure_default_rules
@@ -26,3 +28,24 @@ def published_rules(db) -> RuleSet:
 def default_ruleset() -> RuleSet:
     """The default rule set as the engine sees it, without a database."""
     return ruleset_from_document(default_document())
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Passwords are hashed for every test user; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def clinician(db: None) -> User:
+    """A staff member of the "Clinical editor" group."""
+    user = User.objects.create_user("clinician", password="a long enough password", is_staff=True)
+    user.groups.add(Group.objects.get(name="Clinical editor"))
+    return user
+
+
+@pytest.fixture
+def clinician_client(clinician: User) -> Client:
+    client = Client()
+    client.force_login(clinician)
+    return client

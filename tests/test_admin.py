@@ -12,48 +12,7 @@ from django.urls import reverse
 from screening.engine import RuleSet
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule
 from screening.publishing import current_ruleset, publish
-
-
-def admin_form_data(response: Any, *, reason: str | None = "Reviewed by the clinical team") -> dict[str, Any]:
-    """The POST data an unchanged admin change form would send, inlines included, with a change reason."""
-    data: dict[str, Any] = {}
-
-    def add(form: Any, prefix: str = "") -> None:
-        for name in form.fields:
-            key = f"{prefix}{name}"
-            value = form[name].value()
-            if value is None or value is False:
-                continue
-            if value is True:
-                data[key] = "on"
-            elif isinstance(value, list | tuple):
-                data[key] = [str(getattr(v, "pk", v)) for v in value]
-            else:
-                data[key] = str(getattr(value, "pk", value))
-
-    add(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        add(formset.management_form, f"{formset.prefix}-")
-        for index, form in enumerate(formset.forms):
-            add(form, f"{formset.prefix}-{index}-")
-    if reason is not None:
-        data["change_reason"] = reason
-    return data
-
-
-@pytest.fixture
-def clinician(db: None) -> User:
-    user = User.objects.create_user("clinician", password="a long enough password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Clinical editor"))
-    return user
-
-
-@pytest.fixture
-def clinician_client(clinician: User) -> Client:
-    client = Client()
-    client.force_login(clinician)
-    return client
+from tests.admin_forms import admin_form_data
 
 
 def test_the_clinical_editor_group_holds_exactly_the_screening_permissions(db: None) -> None:

@@ -24,6 +24,7 @@ from screening.engine import RuleSet, ruleset_from_document
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule, Scenario
 from screening.scenarios import uncovered_rules
 from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY
+from tests.admin_forms import admin_form_data
 
 PASSWORD = "a long enough password"
 ALLERGY_SCENARIO = "Fires allergy: Do not use the cream because of your allergy"
@@ -60,64 +61,13 @@ HEALTHY_ADULT: dict[str, list[str]] = {
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """Passwords are hashed for every test user; the production hasher is slow on purpose."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def clinician(db: None) -> User:
-    user = User.objects.create_user("clinician", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="Clinical editor"))
-    return user
-
-
-@pytest.fixture
-def clinician_client(clinician: User) -> Client:
-    client = Client()
-    client.force_login(clinician)
-    return client
-
-
-def change_form_data(response: HttpResponse, *, reason: str | None) -> dict[str, Any]:
-    """The POST data an unchanged admin form would send, with a change reason.
-
-    Like tests.test_admin.admin_form_data, but it also reads the history's revert form, which has no inlines.
-    """
-    data: dict[str, Any] = {}
-
-    def add(form: Any, prefix: str = "") -> None:
-        for name in form.fields:
-            value = form[name].value()
-            if value is None or value is False:
-                continue
-            if value is True:
-                data[f"{prefix}{name}"] = "on"
-            elif isinstance(value, list | tuple):
-                data[f"{prefix}{name}"] = [str(getattr(v, "pk", v)) for v in value]
-            else:
-                data[f"{prefix}{name}"] = str(getattr(value, "pk", value))
-
-    add(response.context["adminform"].form)
-    inlines = response.context.get("inline_admin_formsets", [])
-    for inline in inlines:
-        formset = inline.formset
-        add(formset.management_form, f"{formset.prefix}-")
-        for index, form in enumerate(formset.forms):
-            add(form, f"{formset.prefix}-{index}-")
-    if reason is not None:
-        data["change_reason"] = reason
-    return data
-
-
 def rule_change_url(identifier: str) -> str:
     return reverse("admin:screening_rule_change", args=[Rule.objects.get(identifier=identifier).pk])
 
 
 def change_rule_in_admin(client: Client, identifier: str, reason: str | None, **changes: str) -> HttpResponse:
     url = rule_change_url(identifier)
-    data = change_form_data(client.get(url), reason=reason)
+    data = admin_form_data(client.get(url), reason=reason)
     data.update(changes)
     return client.post(url, data)
 
@@ -230,7 +180,7 @@ def test_changing_an_option_label_records_the_reason_on_the_option(
 ):
     question = Question.objects.get(identifier="allergy")
     url = reverse("admin:screening_question_change", args=[question.pk])
-    data = change_form_data(clinician_client.get(url), reason="Plainer option label")
+    data = admin_form_data(clinician_client.get(url), reason="Plainer option label")
     index = next(i for i in range(int(data["options-TOTAL_FORMS"])) if data[f"options-{i}-identifier"] == "not_sure")
     data[f"options-{index}-label"] = "I do not know"
     assert clinician_client.post(url, data).status_code == 302
@@ -268,7 +218,7 @@ def test_reverting_to_an_earlier_version_restores_the_old_message_and_is_itself_
     form_page = clinician_client.get(url)
     assert form_page.status_code == 200
     assert original.message in text(form_page)
-    response = clinician_client.post(url, change_form_data(form_page, reason="Back to the agreed wording"))
+    response = clinician_client.post(url, admin_form_data(form_page, reason="Back to the agreed wording"))
     assert response.status_code == 302
 
     rule.refresh_from_db()
@@ -291,7 +241,7 @@ def test_a_revert_without_a_reason_is_refused(clinician_client: Client, publishe
     original = rule.history.latest()
     change_rule_in_admin(clinician_client, "allergy", "Trying shorter wording", message="Do not use it.")
     url = reverse("admin:screening_rule_simple_history", args=[rule.pk, original.history_id])
-    response = clinician_client.post(url, change_form_data(clinician_client.get(url), reason=None))
+    response = clinician_client.post(url, admin_form_data(clinician_client.get(url), reason=None))
     assert response.status_code == 200
     assert "change_reason" in response.context["adminform"].form.errors
     assert Rule.objects.get(pk=rule.pk).message == "Do not use it."
@@ -377,7 +327,7 @@ def test_a_failing_test_patient_blocks_the_publish_and_a_fixed_one_lets_it_throu
     # The clinician agrees with the new outcome and updates the test patient.
     scenario = Scenario.objects.get(name=ALLERGY_SCENARIO)
     scenario_url = reverse("admin:screening_scenario_change", args=[scenario.pk])
-    data = change_form_data(clinician_client.get(scenario_url), reason=None)
+    data = admin_form_data(clinician_client.get(scenario_url), reason=None)
     data["expected_overall"] = "take_care"
     assert clinician_client.post(scenario_url, data).status_code == 302
 
