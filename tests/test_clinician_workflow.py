@@ -24,7 +24,9 @@ from screening.engine import RuleSet, ruleset_from_document
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule, Scenario
 from screening.scenarios import uncovered_rules
 from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY
+from tests import patients
 from tests.admin_forms import admin_form_data
+from tests.patients import as_lists
 
 PASSWORD = "a long enough password"
 ALLERGY_SCENARIO = "Fires allergy: Do not use the cream because of your allergy"
@@ -35,25 +37,7 @@ LONG_SAFE_MESSAGE = (
 )
 PREVIEW_BANNER = "Preview of the draft rule set"
 
-# An adult with eczema, a few weeks into treatment, with nothing to report: no rule fires.
-HEALTHY_ADULT: dict[str, list[str]] = {
-    "urgent_symptoms": ["no"],
-    "condition": ["atopic_dermatitis"],
-    "age_group": ["18_to_64"],
-    "allergy": ["no"],
-    "pregnancy": ["no"],
-    "breastfeeding": ["no"],
-    "weakened_immunity": ["no"],
-    "other_medicines": ["none"],
-    "infection_now": ["no"],
-    "infection_history": ["none"],
-    "health_conditions": ["none"],
-    "skin_to_treat": ["none"],
-    "area_size": ["up_to_10_palms"],
-    "treatment_stage": ["under_8_weeks"],
-    "amount": ["within_limit"],
-    "side_effects": ["none"],
-}
+HEALTHY_ADULT: dict[str, list[str]] = as_lists(patients.HEALTHY_ADULT)
 
 
 # ---------------------------------------------------------------------------------------------

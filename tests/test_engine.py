@@ -28,6 +28,7 @@ from screening.engine import (
     shown_questions,
 )
 from screening.publishing import default_document
+from tests.patients import HEALTHY_ADULT
 
 DEFAULT = ruleset_from_document(default_document())
 
@@ -131,26 +132,6 @@ FACTS_RULES: dict[str, tuple[str, dict[str, set[str]]]] = {
 }
 
 SOURCE_CODES = [f"S{n}" for n in range(1, 12)] + [f"L{n}" for n in range(1, 12)]
-
-# A complete, healthy adult with eczema who has used the cream for a few weeks.
-HEALTHY_ADULT: dict[str, tuple[str, ...]] = {
-    "urgent_symptoms": ("no",),
-    "condition": ("atopic_dermatitis",),
-    "age_group": ("18_to_64",),
-    "allergy": ("no",),
-    "pregnancy": ("no",),
-    "breastfeeding": ("no",),
-    "weakened_immunity": ("no",),
-    "other_medicines": ("none",),
-    "infection_now": ("no",),
-    "infection_history": ("none",),
-    "health_conditions": ("none",),
-    "skin_to_treat": ("none",),
-    "area_size": ("up_to_10_palms",),
-    "treatment_stage": ("under_8_weeks",),
-    "amount": ("within_limit",),
-    "side_effects": ("none",),
-}
 
 
 def patient(**changes: tuple[str, ...] | None) -> dict[str, tuple[str, ...]]:

@@ -23,6 +23,8 @@ from screening.engine import RuleSet, evaluate, shown_questions
 from screening.models import Option, Question, Rule, Scenario
 from screening.publishing import publish
 from screening.visit import SESSION_KEY
+from tests import patients
+from tests.patients import as_form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -37,24 +39,7 @@ Value = str | Sequence[str]
 Steps = Iterable[tuple[str, Value]]
 
 # An adult with eczema, a few weeks into treatment, with nothing to report: no rule fires.
-HEALTHY_ADULT: dict[str, Value] = {
-    "urgent_symptoms": "no",
-    "condition": "atopic_dermatitis",
-    "age_group": "18_to_64",
-    "allergy": "no",
-    "pregnancy": "no",
-    "breastfeeding": "no",
-    "weakened_immunity": "no",
-    "other_medicines": ["none"],
-    "infection_now": "no",
-    "infection_history": ["none"],
-    "health_conditions": ["none"],
-    "skin_to_treat": ["none"],
-    "area_size": "up_to_10_palms",
-    "treatment_stage": "under_8_weeks",
-    "amount": "within_limit",
-    "side_effects": ["none"],
-}
+HEALTHY_ADULT: dict[str, Value] = dict(as_form_values(patients.HEALTHY_ADULT))
 
 # The first answers of a visit, in the order the app asks them.
 EARLY_ADULT_STEPS: list[tuple[str, Value]] = [

@@ -14,6 +14,8 @@ from django.db import connection
 
 from screening.engine import RuleSet
 from screening.models import PublishedRuleSet
+from tests import patients
+from tests.patients import as_form_values
 
 # The level of each default rule, as /work/shared/clinical/facts.md gives it.
 RULE_LEVEL = {
@@ -51,24 +53,7 @@ RULE_LEVEL = {
 }
 
 # An adult with eczema, a few weeks into treatment, with nothing to report: the base of most patients.
-HEALTHY_ADULT: dict[str, Any] = {
-    "urgent_symptoms": "no",
-    "condition": "atopic_dermatitis",
-    "age_group": "18_to_64",
-    "allergy": "no",
-    "pregnancy": "no",
-    "breastfeeding": "no",
-    "weakened_immunity": "no",
-    "other_medicines": ["none"],
-    "infection_now": "no",
-    "infection_history": ["none"],
-    "health_conditions": ["none"],
-    "skin_to_treat": ["none"],
-    "area_size": "up_to_10_palms",
-    "treatment_stage": "under_8_weeks",
-    "amount": "within_limit",
-    "side_effects": ["none"],
-}
+HEALTHY_ADULT: dict[str, Any] = dict(as_form_values(patients.HEALTHY_ADULT))
 
 # A child or a patient who has not started yet is never asked some questions.
 CHILD_QUESTIONS_SKIPPED = ("pregnancy", "breastfeeding")

@@ -17,6 +17,8 @@ from urllib.parse import urlencode, urlsplit
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
+from tests.patients import HEALTHY_ADULT
+
 Answers = dict[str, tuple[str, ...]]
 
 SITE = " \u2013 Ruxguide"  # every page title ends with an en dash and the site name
@@ -25,21 +27,9 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 QUESTION_PATH = re.compile(r"^/check/question/(?P<question>[^/]+)/$")
 
-# An adult with eczema who answers no to everything: nothing in facts.md fires.
+# An adult with eczema who has not started the cream and answers no to everything: nothing fires.
 NO_CAUTIONS: Answers = {
-    "urgent_symptoms": ("no",),
-    "condition": ("atopic_dermatitis",),
-    "age_group": ("18_to_64",),
-    "allergy": ("no",),
-    "pregnancy": ("no",),
-    "breastfeeding": ("no",),
-    "weakened_immunity": ("no",),
-    "other_medicines": ("none",),
-    "infection_now": ("no",),
-    "infection_history": ("none",),
-    "health_conditions": ("none",),
-    "skin_to_treat": ("none",),
-    "area_size": ("up_to_10_palms",),
+    **{question: options for question, options in HEALTHY_ADULT.items() if question not in ("amount", "side_effects")},
     "treatment_stage": ("not_started",),
 }
 
