@@ -108,23 +108,24 @@ def walk_to_answers(page: Page, answers: Answers, *, javascript: bool = True) ->
     return asked
 
 
-def post_answers(page: Page, answers: Answers, *, then: str = "/check/answers/") -> None:
+def post_answers(page: Page, answers: Answers, *, then: str = "/check/answers/", site: str = "") -> None:
     """Send the answers as the question forms would, without the browser walking each page.
 
     For tests about a later page, not the steps. The page's context keeps the session cookie, and
     each answer must lead to the next question in the patient's order, and the last one to `then`.
+    `site` is "/preview" to answer the draft in the clinicians' preview.
     """
-    page.goto("/check/")
+    page.goto(f"{site}/check/")
     token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
     order = list(answers)
     for position, question in enumerate(order):
         form = [(question, option) for option in answers[question]] + [("csrfmiddlewaretoken", token)]
         response = page.request.post(
-            f"/check/question/{question}/",
+            f"{site}/check/question/{question}/",
             data=urlencode(form),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        expected = f"/check/question/{order[position + 1]}/" if position + 1 < len(order) else then
+        expected = f"{site}/check/question/{order[position + 1]}/" if position + 1 < len(order) else site + then
         assert response.ok, f"answering {question!r}: status {response.status}"
         assert path_of(response.url) == expected, f"answering {question!r} led to {response.url}, not {expected}"
 

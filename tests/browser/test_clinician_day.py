@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -126,27 +125,6 @@ def walk_preview_to_result(page: Page, answers: Answers) -> None:
     with replacing_main(page, javascript=True):
         page.get_by_role("link", name="See your result", exact=True).click()
     assert page.url.endswith("/preview/check/result/"), page.url
-
-
-def post_preview_answers(page: Page, answers: Answers) -> None:
-    """Answer the draft's questions as the preview's forms would, without the browser walking each page."""
-    page.goto("/preview/check/")
-    token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
-    order = list(answers)
-    for position, question in enumerate(order):
-        form = [(question, option) for option in answers[question]] + [("csrfmiddlewaretoken", token)]
-        response = page.request.post(
-            f"/preview/check/question/{question}/",
-            data=urlencode(form),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        expected = (
-            f"/preview/check/question/{order[position + 1]}/"
-            if position + 1 < len(order)
-            else "/preview/check/answers/"
-        )
-        assert response.ok, f"answering {question!r} in the preview: status {response.status}"
-        assert response.url.endswith(expected), f"answering {question!r} led to {response.url}, not {expected}"
 
 
 def patient_result(new_page: NewPage, answers: Answers) -> Page:
@@ -296,7 +274,7 @@ def test_revert_from_history(admin_page: Page):
 
 def test_the_preview_result_page_has_no_axe_violations(admin_page: Page):
     page = admin_page
-    post_preview_answers(page, ALLERGIC)
+    post_answers(page, ALLERGIC, site="/preview")
     page.goto("/preview/check/result/")
     expect(page.locator(PREVIEW_BANNER)).to_be_visible()
     expect(page.locator(f'main article[data-rule="{RULE}"]')).to_be_visible()
