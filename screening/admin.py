@@ -48,10 +48,13 @@ class OptionsOfOneQuestionForm(forms.ModelForm):
     """A condition or skip rule: the options must all belong to the question it names."""
 
     question_field = "question"
+    # Set once per formset by OptionsInline, so a rule with many conditions costs one query.
+    option_choices: list[tuple[str, list[tuple[int, str]]]] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["options"].choices = grouped_option_choices()
+        choices = self.option_choices if self.option_choices is not None else grouped_option_choices()
+        self.fields["options"].choices = choices
         self.fields["options"].widget.attrs["size"] = 8
 
     def clean(self) -> dict[str, Any]:
@@ -108,7 +111,15 @@ class OptionInline(admin.TabularInline):
     extra = 0
 
 
-class ShowWhenInline(admin.TabularInline):
+class OptionsInline(admin.TabularInline):
+    """An inline whose rows pick options: the grouped option list is read once for all its rows."""
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = type(self.form.__name__, (self.form,), {"option_choices": grouped_option_choices()})
+        return super().get_formset(request, obj, form=form, **kwargs)
+
+
+class ShowWhenInline(OptionsInline):
     model = ShowWhen
     fk_name = "question"
     form = ShowWhenForm
@@ -116,7 +127,7 @@ class ShowWhenInline(admin.TabularInline):
     extra = 0
 
 
-class ConditionInline(admin.TabularInline):
+class ConditionInline(OptionsInline):
     model = Condition
     form = ConditionForm
     min_num = 1
