@@ -287,11 +287,6 @@ def publish(*, user: AbstractBaseUser | None = None, note: str = "") -> Publishe
     return published
 
 
-def has_unpublished_changes() -> bool:
-    latest = PublishedRuleSet.objects.order_by("-version").first()
-    return latest is None or latest.document != draft_document()
-
-
 def current_version() -> int | None:
     """The live version number: one small query."""
     return PublishedRuleSet.objects.aggregate(latest=Max("version"))["latest"]

@@ -11,8 +11,6 @@ from screening.engine import AnswerError, RuleSet, clean_answer, counted_answers
 SESSION_KEY = "visit"
 # A clinician's walk through the draft never mixes with a patient's visit in the same browser.
 PREVIEW_SESSION_KEY = "preview_visit"
-# Published versions count from 1; the draft seen in the preview has no version.
-DRAFT_VERSION = 0
 
 
 @dataclass
