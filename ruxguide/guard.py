@@ -17,13 +17,18 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.http import parse_header_parameters
 
+# Django cannot read the request, so cannot tell its language either: the page says it in both.
 BAD_REQUEST_PAGE = (
-    b"<!doctype html><html lang=en><meta charset=utf-8><title>We could not read that request</title>"
-    b"<h1>We could not read that request</h1><p>Something in it was not right. Nothing was changed, and any "
-    b'answers you gave before are kept. <a href="/">Go to the start</a>.</p></html>'
-)
+    "<!doctype html><html lang=en><meta charset=utf-8><title>We could not read that request</title>"
+    "<h1>We could not read that request</h1><p>Something in it was not right. Nothing was changed, and any "
+    'answers you gave before are kept. <a href="/">Go to the start</a>.</p>'
+    '<div lang="zh-Hans"><h2>我们无法读取这个请求</h2><p>请求中有些内容不对。'
+    "我们没有做任何更改，您之前的回答都还保留着。"
+    '<a href="/zh-hans/">回到开始页</a>。</p></div></html>'
+).encode()
 
 
 def require_secret_key() -> None:
@@ -82,7 +87,9 @@ class PatientErrorsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request_problem(request.META):
-            return render(request, "400.html", status=400)
+            # Before LocaleMiddleware: the page's address alone says which language it is in.
+            with translation.override(translation.get_language_from_path(request.path_info) or settings.LANGUAGE_CODE):
+                return render(request, "400.html", status=400)
         response = self.get_response(request)
         if response.status_code == 405 and not response.content and request.method != "HEAD":
             allowed = response.get("Allow", "")

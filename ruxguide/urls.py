@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.templatetags.static import static
@@ -17,9 +18,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages (like the admin's) that do not name an icon.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+]
+# English pages keep their addresses; Chinese ones start with /zh-hans/, so a link keeps its language.
+urlpatterns += i18n_patterns(
     path("preview/", include((preview_patterns, "screening"), namespace="preview")),
     path("", include("screening.urls")),
-]
+    prefix_default_language=False,
+)
 
 if settings.BENCHMARK:
     from ruxguide.bench_views import bare

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from screening.engine import Level
+from screening.engine import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, Level, checked_name, translated_name
 
 FORMAT = "ruxguide.ruleset/1"
 
@@ -75,6 +75,61 @@ def document_problems(document: Mapping[str, Any]) -> list[str]:
             if code not in source_codes:
                 problems.append(f"{where} cites unknown source '{code}'.")
     return problems
+
+
+LANGUAGE_NAMES = {ENGLISH: "English", "zh-hans": "Chinese"}
+KINDS = {"questions": "Question", "options": "Option", "rules": "Rule", "sections": "Section", "sources": "Source"}
+
+
+def translated_items(document: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """Every item with patient-facing texts: (collection, a name for people, the item)."""
+    items: list[tuple[str, str, Mapping[str, Any]]] = []
+    for question in document.get("questions", []):
+        items.append(("questions", f"Question '{question['id']}'", question))
+        items += [
+            # An option is seen exactly when its question is.
+            (
+                "options",
+                f"Option '{question['id']} = {option['id']}'",
+                {**option, "active": question.get("active", True)},
+            )
+            for option in question.get("options", [])
+        ]
+    items += [("rules", f"Rule '{rule['id']}'", rule) for rule in document.get("rules", [])]
+    items += [("sections", f"Section '{section['id']}'", section) for section in document.get("sections", [])]
+    items += [("sources", f"Source '{source['code']}'", source) for source in document.get("sources", [])]
+    return items
+
+
+def translation_gaps(document: Mapping[str, Any]) -> list[str]:
+    """Each patient-facing text that one language has and another lacks, in plain words.
+
+    Shown before publishing: a page in the language that lacks a text shows the other one.
+    Inactive questions and rules are left out, since patients never see them.
+    """
+    gaps: list[str] = []
+    for collection, name, item in translated_items(document):
+        if not item.get("active", True):
+            continue
+        for field in TRANSLATED_TEXTS[collection]:
+            versions = {language: item.get(translated_name(field, language)) for language in (ENGLISH, *TRANSLATIONS)}
+            if not any(versions.values()):
+                continue
+            for language, text in versions.items():
+                if not text:
+                    gaps.append(f"{name}: the {field.replace('_', ' ')} has no {LANGUAGE_NAMES[language]} version.")
+    return gaps
+
+
+def unchecked_translations(document: Mapping[str, Any]) -> list[str]:
+    """Each translated text a clinician has not yet marked as checked."""
+    unchecked: list[str] = []
+    for collection, name, item in translated_items(document):
+        for field in TRANSLATED_TEXTS[collection]:
+            for language in TRANSLATIONS:
+                if item.get(translated_name(field, language)) and not item.get(checked_name(field, language)):
+                    unchecked.append(f"{name}: {LANGUAGE_NAMES[language]} {field.replace('_', ' ')}")
+    return unchecked
 
 
 def _duplicates(kind: str, identifiers: list[str]) -> list[str]:

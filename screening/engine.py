@@ -11,18 +11,41 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
 
 Answers = Mapping[str, tuple[str, ...]]
+
+ENGLISH = "en"
+# Each content language other than English, and the suffix its texts carry in documents and models.
+TRANSLATIONS = {"zh-hans": "zh_hans"}
+# Patient-facing texts, by the document collection that holds them; each has a version per language.
+TRANSLATED_TEXTS = {
+    "questions": ("text", "help_text"),
+    "options": ("label",),
+    "rules": ("title", "message", "next_steps"),
+    "sections": ("title", "body"),
+    "sources": ("summary",),
+}
+
+
+def translated_name(name: str, language: str) -> str:
+    """The document key (and model field) of a text in a language: `text`, `text_zh_hans`."""
+    return name if language == ENGLISH else f"{name}_{TRANSLATIONS[language]}"
+
+
+def checked_name(name: str, language: str) -> str:
+    """The key of the flag a clinician sets once the translation of a text is checked."""
+    return f"{translated_name(name, language)}_checked"
 
 
 class Level(TextChoices):
     """Outcome levels, declared most severe first; the declaration order is the severity order."""
 
-    URGENT = "urgent", "Get medical help now"
-    STOP_AND_CALL = "stop_and_call", "Stop using the cream and contact your doctor soon"
-    DO_NOT_USE = "do_not_use", "Do not use it unless your doctor decides otherwise"
-    TALK_FIRST = "talk_first", "Talk to your doctor or pharmacist before using it"
-    TAKE_CARE = "take_care", "Points to take care with while using it"
+    URGENT = "urgent", _("Get medical help now")
+    STOP_AND_CALL = "stop_and_call", _("Stop using the cream and contact your doctor soon")
+    DO_NOT_USE = "do_not_use", _("Do not use it unless your doctor decides otherwise")
+    TALK_FIRST = "talk_first", _("Talk to your doctor or pharmacist before using it")
+    TAKE_CARE = "take_care", _("Points to take care with while using it")
 
     @property
     def severity(self) -> int:
@@ -59,6 +82,7 @@ class Option:
     id: str
     label: str
     exclusive: bool = False
+    untranslated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,8 @@ class Question:
     help_text: str = ""
     multiple: bool = False
     show_when: tuple[AnswerIn, ...] = ()
+    # Texts shown in English because the page's language has no version of them yet.
+    untranslated: frozenset[str] = frozenset()
 
     @property
     def option_ids(self) -> tuple[str, ...]:
@@ -99,6 +125,7 @@ class Rule:
     next_steps: str = ""
     rationale: str = ""
     sources: tuple[str, ...] = ()
+    untranslated: frozenset[str] = frozenset()
 
     def fires(self, answers: Answers) -> bool:
         return bool(self.conditions) and all(condition.holds(answers) for condition in self.conditions)
@@ -110,6 +137,7 @@ class Source:
     document: str
     url: str = ""
     summary: str = ""
+    untranslated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -118,6 +146,7 @@ class Section:
     title: str
     body: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    untranslated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -130,6 +159,7 @@ class RuleSet:
     sections: tuple[Section, ...] = ()
     version: int = 0
     published_at: str = ""
+    language: str = ENGLISH
     _questions_by_id: dict[str, Question] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -248,18 +278,41 @@ def clean_answer(question: Question, values: Sequence[object]) -> tuple[str, ...
     return tuple(option_id for option_id in question.option_ids if option_id in chosen)
 
 
-def ruleset_from_document(document: Mapping[str, Any], *, version: int = 0, published_at: str = "") -> RuleSet:
-    """Build the engine's rule set from the JSON document shape shared by export and snapshots."""
+def ruleset_from_document(
+    document: Mapping[str, Any], *, version: int = 0, published_at: str = "", language: str = ENGLISH
+) -> RuleSet:
+    """Build the engine's rule set from the JSON document shape shared by export and snapshots.
+
+    Texts are in `language`; a text without a version in it falls back to English and is named in
+    the item's `untranslated`, so a page can mark it as English. Identifiers never change.
+    """
+    if language != ENGLISH and language not in TRANSLATIONS:
+        raise ValueError(f"No content language {language!r}.")
+
+    def texts(item: Mapping[str, Any], collection: str) -> dict[str, Any]:
+        """The item's texts in the language, and the names of those that fell back to English."""
+        found: dict[str, Any] = {}
+        untranslated: set[str] = set()
+        for name in TRANSLATED_TEXTS[collection]:
+            english = item.get(name) or ""
+            translated = item.get(translated_name(name, language)) if language != ENGLISH else None
+            found[name] = translated or english
+            if english and not translated and language != ENGLISH:
+                untranslated.add(name)
+        if "body" in found:
+            found["body"] = tuple(found["body"])
+        return {**found, "untranslated": frozenset(untranslated)}
+
     questions = tuple(
         Question(
             id=q["id"],
-            text=q["text"],
-            help_text=q.get("help_text", ""),
             multiple=bool(q.get("multiple", False)),
             options=tuple(
-                Option(id=o["id"], label=o["label"], exclusive=bool(o.get("exclusive", False))) for o in q["options"]
+                Option(id=o["id"], exclusive=bool(o.get("exclusive", False)), **texts(o, "options"))
+                for o in q["options"]
             ),
             show_when=tuple(_answer_in(c) for c in q.get("show_when", ())),
+            **texts(q, "questions"),
         )
         for q in document.get("questions", ())
         if q.get("active", True)
@@ -267,23 +320,21 @@ def ruleset_from_document(document: Mapping[str, Any], *, version: int = 0, publ
     rules = tuple(
         Rule(
             id=r["id"],
-            title=r["title"],
             level=Level(r["level"]),
             conditions=tuple(_answer_in(c) for c in r["conditions"]),
-            message=r.get("message", ""),
-            next_steps=r.get("next_steps", ""),
             rationale=r.get("rationale", ""),
             sources=tuple(r.get("sources", ())),
+            **texts(r, "rules"),
         )
         for r in document.get("rules", ())
         if r.get("active", True)
     )
     sources = tuple(
-        Source(code=s["code"], document=s["document"], url=s.get("url", ""), summary=s.get("summary", ""))
+        Source(code=s["code"], document=s["document"], url=s.get("url", ""), **texts(s, "sources"))
         for s in document.get("sources", ())
     )
     sections = tuple(
-        Section(id=s["id"], title=s["title"], body=tuple(s.get("body", ())), sources=tuple(s.get("sources", ())))
+        Section(id=s["id"], sources=tuple(s.get("sources", ())), **texts(s, "sections"))
         for s in document.get("sections", ())
     )
     return RuleSet(
@@ -293,6 +344,7 @@ def ruleset_from_document(document: Mapping[str, Any], *, version: int = 0, publ
         sections=sections,
         version=version,
         published_at=published_at,
+        language=language,
     )
 
 

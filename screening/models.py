@@ -16,6 +16,22 @@ identifier_validator = RegexValidator(
 )
 
 
+def chinese_text(verbose_name: str, *, max_length: int | None = None) -> models.Field:
+    """The Simplified Chinese version of a patient-facing text, edited beside the English one."""
+    help_text = "Simplified Chinese. Leave empty and Chinese pages show the English text, marked as English."
+    if max_length is None:
+        return models.TextField(f"{verbose_name} (简体中文)", blank=True, help_text=help_text)
+    return models.CharField(f"{verbose_name} (简体中文)", max_length=max_length, blank=True, help_text=help_text)
+
+
+def translation_checked() -> models.BooleanField:
+    return models.BooleanField(
+        "checked by a clinician",
+        default=False,
+        help_text="Tick once a clinician has read the Chinese against the English. Editing either text clears it.",
+    )
+
+
 def identifier_field(**kwargs: object) -> models.CharField:
     return models.CharField(
         max_length=64,
@@ -38,6 +54,8 @@ class Source(models.Model):
     )
     url = models.URLField(blank=True)
     summary = models.TextField(help_text="The fact in plain words; printed on the patient-education page.")
+    summary_zh_hans = chinese_text("summary")
+    summary_zh_hans_checked = translation_checked()
     order = models.PositiveIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -53,7 +71,11 @@ class GuidanceSection(models.Model):
 
     identifier = identifier_field(unique=True)
     title = models.CharField(max_length=200)
+    title_zh_hans = chinese_text("title", max_length=200)
+    title_zh_hans_checked = translation_checked()
     body = models.TextField(help_text="One paragraph or list item per line.")
+    body_zh_hans = chinese_text("body")
+    body_zh_hans_checked = translation_checked()
     sources = models.ManyToManyField(Source, blank=True, related_name="sections")
     order = models.PositiveIntegerField(default=0)
     history = HistoricalRecords(m2m_fields=[sources])
@@ -65,13 +87,20 @@ class GuidanceSection(models.Model):
         return self.title
 
     def body_lines(self) -> list[str]:
-        return [line.strip() for line in self.body.splitlines() if line.strip()]
+        return text_lines(self.body)
+
+    def body_zh_hans_lines(self) -> list[str]:
+        return text_lines(self.body_zh_hans)
 
 
 class Question(models.Model):
     identifier = identifier_field(unique=True)
     text = models.CharField(max_length=300, help_text="The question as patients read it.")
+    text_zh_hans = chinese_text("text", max_length=300)
+    text_zh_hans_checked = translation_checked()
     help_text = models.TextField(blank=True)
+    help_text_zh_hans = chinese_text("help text")
+    help_text_zh_hans_checked = translation_checked()
     multiple = models.BooleanField("several answers allowed", default=False)
     order = models.PositiveIntegerField(default=0, help_text="Patients meet questions in this order.")
     active = models.BooleanField(default=True)
@@ -88,6 +117,8 @@ class Option(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
     identifier = identifier_field()
     label = models.CharField(max_length=200)
+    label_zh_hans = chinese_text("label", max_length=200)
+    label_zh_hans_checked = translation_checked()
     order = models.PositiveIntegerField(default=0)
     exclusive = models.BooleanField(
         "none of these", default=False, help_text="Choosing this clears the question's other options."
@@ -135,9 +166,15 @@ class ShowWhen(models.Model):
 class Rule(models.Model):
     identifier = identifier_field(unique=True)
     title = models.CharField(max_length=200, help_text="Short heading patients read.")
+    title_zh_hans = chinese_text("title", max_length=200)
+    title_zh_hans_checked = translation_checked()
     level = models.CharField(max_length=20, choices=Level.choices)
     message = models.TextField(help_text="What this means, in plain words.")
+    message_zh_hans = chinese_text("message")
+    message_zh_hans_checked = translation_checked()
     next_steps = models.TextField("what to do next")
+    next_steps_zh_hans = chinese_text("what to do next")
+    next_steps_zh_hans_checked = translation_checked()
     rationale = models.TextField("clinician rationale", blank=True)
     # Source's ordering (the document's order) is what an export lists a rule's sources in.
     sources = models.ManyToManyField(Source, blank=True, related_name="rules")
@@ -227,6 +264,10 @@ class PublishedRuleSet(models.Model):
         if self.pk is not None and PublishedRuleSet.objects.filter(pk=self.pk).exists():
             raise ValidationError("A published rule set cannot be changed. Publish a new version instead.")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def text_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def skip_rule_problem(*, question: Question, depends_on: Question) -> str:

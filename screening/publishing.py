@@ -13,10 +13,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Prefetch
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from screening.documents import FORMAT, document_problems
-from screening.engine import RuleSet, ruleset_from_document
+from screening.engine import (
+    ENGLISH,
+    TRANSLATED_TEXTS,
+    TRANSLATIONS,
+    RuleSet,
+    checked_name,
+    ruleset_from_document,
+    translated_name,
+)
 from screening.history import change_reason
 from screening.models import (
     Condition,
@@ -28,15 +36,44 @@ from screening.models import (
     Scenario,
     ShowWhen,
     Source,
+    text_lines,
 )
 from screening.scenarios import ScenarioResult, ScenarioSpec, run_scenarios
 
 DEFAULT_RULESET_PATH = Path(__file__).with_name("default_ruleset.json")
 
 _cache_lock = threading.Lock()
-_ruleset_cache: dict[tuple[int, str], RuleSet] = {}
-# (when it was checked, the live rule set), for current_ruleset's short-lived answer.
-_live: tuple[float, RuleSet] | None = None
+_ruleset_cache: dict[tuple[int, str, str], RuleSet] = {}
+# (when it was checked, the live version's key), for current_ruleset's short-lived answer.
+_live: tuple[float, tuple[int, str]] | None = None
+
+
+def translations_of(instance: Any, collection: str) -> dict[str, Any]:
+    """A model's texts in every other language, with their checked flags, as document keys."""
+    found: dict[str, Any] = {}
+    for language in TRANSLATIONS:
+        for name in TRANSLATED_TEXTS[collection]:
+            text = getattr(instance, translated_name(name, language))
+            found[translated_name(name, language)] = text_lines(text) if name == "body" else text
+            found[checked_name(name, language)] = getattr(instance, checked_name(name, language))
+    return found
+
+
+def translation_fields(item: dict[str, Any], collection: str) -> dict[str, Any]:
+    """Model field values for a document item's translations (absent ones are empty, unchecked)."""
+    found: dict[str, Any] = {}
+    for language in TRANSLATIONS:
+        for name in TRANSLATED_TEXTS[collection]:
+            text = item.get(translated_name(name, language)) or ""
+            found[translated_name(name, language)] = "\n".join(text) if name == "body" else text
+            found[checked_name(name, language)] = bool(item.get(checked_name(name, language), False))
+    return found
+
+
+def content_language() -> str:
+    """The content language for the active interface language (English when it has none)."""
+    active = (translation.get_language() or ENGLISH).lower()
+    return active if active in TRANSLATIONS else ENGLISH
 
 
 def draft_document() -> dict[str, Any]:
@@ -53,10 +90,23 @@ def draft_document() -> dict[str, Any]:
     return {
         "format": FORMAT,
         "sources": [
-            {"code": s.code, "document": s.document, "url": s.url, "summary": s.summary} for s in Source.objects.all()
+            {
+                "code": s.code,
+                "document": s.document,
+                "url": s.url,
+                "summary": s.summary,
+                **translations_of(s, "sources"),
+            }
+            for s in Source.objects.all()
         ],
         "sections": [
-            {"id": s.identifier, "title": s.title, "body": s.body_lines(), "sources": [x.code for x in s.sources.all()]}
+            {
+                "id": s.identifier,
+                "title": s.title,
+                "body": s.body_lines(),
+                **translations_of(s, "sections"),
+                "sources": [x.code for x in s.sources.all()],
+            }
             for s in GuidanceSection.objects.prefetch_related("sources")
         ],
         "questions": [
@@ -64,9 +114,13 @@ def draft_document() -> dict[str, Any]:
                 "id": q.identifier,
                 "text": q.text,
                 "help_text": q.help_text,
+                **translations_of(q, "questions"),
                 "multiple": q.multiple,
                 "active": q.active,
-                "options": [{"id": o.identifier, "label": o.label, "exclusive": o.exclusive} for o in q.options.all()],
+                "options": [
+                    {"id": o.identifier, "label": o.label, **translations_of(o, "options"), "exclusive": o.exclusive}
+                    for o in q.options.all()
+                ],
                 "show_when": [
                     {"question": s.depends_on.identifier, "options": _option_ids(s.depends_on, s.options.all())}
                     for s in q.show_when.all()
@@ -86,6 +140,7 @@ def draft_document() -> dict[str, Any]:
                 ],
                 "message": r.message,
                 "next_steps": r.next_steps,
+                **translations_of(r, "rules"),
                 "rationale": r.rationale,
                 "sources": [s.code for s in r.sources.all()],
             }
@@ -123,14 +178,28 @@ def load_document(document: dict[str, Any], *, reason: str) -> None:
         raise ValidationError(problems)
     sources = {
         s["code"]: _save(
-            Source(code=s["code"], document=s["document"], url=s.get("url", ""), summary=s.get("summary", ""), order=i),
+            Source(
+                code=s["code"],
+                document=s["document"],
+                url=s.get("url", ""),
+                summary=s.get("summary", ""),
+                **translation_fields(s, "sources"),
+                order=i,
+            ),
             reason,
         )
         for i, s in enumerate(document.get("sources", []))
     }
     for i, s in enumerate(document.get("sections", [])):
         section = _save(
-            GuidanceSection(identifier=s["id"], title=s["title"], body="\n".join(s.get("body", [])), order=i), reason
+            GuidanceSection(
+                identifier=s["id"],
+                title=s["title"],
+                body="\n".join(s.get("body", [])),
+                **translation_fields(s, "sections"),
+                order=i,
+            ),
+            reason,
         )
         section.sources.set([sources[c] for c in s.get("sources", [])])
     questions: dict[str, Question] = {}
@@ -141,6 +210,7 @@ def load_document(document: dict[str, Any], *, reason: str) -> None:
                 identifier=q["id"],
                 text=q["text"],
                 help_text=q.get("help_text", ""),
+                **translation_fields(q, "questions"),
                 multiple=q.get("multiple", False),
                 active=q.get("active", True),
                 order=(i + 1) * 10,
@@ -154,6 +224,7 @@ def load_document(document: dict[str, Any], *, reason: str) -> None:
                     question=question,
                     identifier=o["id"],
                     label=o["label"],
+                    **translation_fields(o, "options"),
                     exclusive=o.get("exclusive", False),
                     order=j,
                 ),
@@ -170,6 +241,7 @@ def load_document(document: dict[str, Any], *, reason: str) -> None:
                 level=r["level"],
                 message=r.get("message", ""),
                 next_steps=r.get("next_steps", ""),
+                **translation_fields(r, "rules"),
                 rationale=r.get("rationale", ""),
                 active=r.get("active", True),
                 order=(i + 1) * 10,
@@ -230,9 +302,9 @@ class PublishBlocked(Exception):
         self.failures = failures
 
 
-def draft_ruleset() -> RuleSet:
+def draft_ruleset(language: str | None = None) -> RuleSet:
     """The draft as the engine sees it (for the preview and the scenario runs): never cached."""
-    return ruleset_from_document(draft_document())
+    return ruleset_from_document(draft_document(), language=language or content_language())
 
 
 def scenario_specs(document: dict[str, Any]) -> list[ScenarioSpec]:
@@ -292,8 +364,8 @@ def current_version() -> int | None:
     return PublishedRuleSet.objects.aggregate(latest=Max("version"))["latest"]
 
 
-def current_ruleset() -> RuleSet:
-    """The live rule set, built once per process and version.
+def current_ruleset(language: str | None = None) -> RuleSet:
+    """The live rule set in a content language (the active one by default), built once per process.
 
     Which version is live is asked of the database at most every LIVE_CHECK_SECONDS (one small
     query), so other app servers serve a new publication within that time; a publication made in
@@ -301,29 +373,36 @@ def current_ruleset() -> RuleSet:
 
     Raises PublishedRuleSet.DoesNotExist when nothing was ever published.
     """
+    language = language or content_language()
     now = time.monotonic()
     live = _live
     if live is not None and now - live[0] < settings.RUXGUIDE_LIVE_CHECK_SECONDS:
-        return live[1]
+        cached = _ruleset_cache.get((*live[1], language))
+        if cached is not None:
+            return cached
     latest = PublishedRuleSet.objects.order_by("-version").values_list("version", "published_at").first()
     if latest is None:
         raise PublishedRuleSet.DoesNotExist("No rule set has been published yet.")
     # The publication time is part of the key so that a rebuilt database never serves a stale copy.
     key = (latest[0], latest[1].isoformat())
-    ruleset = _ruleset_cache.get(key)
+    ruleset = _ruleset_cache.get((*key, language))
     if ruleset is None:
         snapshot = PublishedRuleSet.objects.get(version=latest[0])
-        ruleset = ruleset_from_document(snapshot.document, version=snapshot.version, published_at=key[1])
+        ruleset = ruleset_from_document(
+            snapshot.document, version=snapshot.version, published_at=key[1], language=language
+        )
         with _cache_lock:
-            _ruleset_cache.clear()  # only the live version is ever read, so older ones can go
-            _ruleset_cache[key] = ruleset
-    _remember_live(now, ruleset)
+            # Only the live version is ever read, so older ones can go.
+            for stale in [k for k in _ruleset_cache if k[:2] != key]:
+                del _ruleset_cache[stale]
+            _ruleset_cache[(*key, language)] = ruleset
+    _remember_live(now, key)
     return ruleset
 
 
-def _remember_live(checked_at: float, ruleset: RuleSet) -> None:
+def _remember_live(checked_at: float, key: tuple[int, str]) -> None:
     global _live
-    _live = (checked_at, ruleset)
+    _live = (checked_at, key)
 
 
 def forget_live_ruleset() -> None:

@@ -13,4 +13,5 @@ urlpatterns = [
     path("check/result/print/", views.result_print, name="result_print"),
     path("check/clear/", views.clear, name="clear"),
     path("about-the-cream/", views.education, name="education"),
+    path("language/", views.switch_language, name="language"),
 ]

@@ -13,16 +13,19 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -63,11 +66,16 @@ def _page(
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     name = f"{template}#main" if partial else template
     ruleset: RuleSet | None = getattr(request, "ruleset", None)
-    context = {**context, "page_title": title, "urgent": ruleset.section("urgent_signs") if ruleset else None}
+    context = {
+        **context,
+        "page_title": title,
+        "page_url": push_url or request.get_full_path(),
+        "urgent": ruleset.section("urgent_signs") if ruleset else None,
+    }
     if cache_key is None or ruleset is None or _in_preview(request) or len(messages.get_messages(request)):
         response = render(request, name, context, status=status)
     else:
-        key = (name, ruleset.version, ruleset.published_at, *cache_key)
+        key = (name, ruleset.version, ruleset.published_at, translation.get_language(), *cache_key)
         html = _rendered_pages.get(key)
         if html is None:
             html = render_to_string(name, {**context, "csrf_token": CSRF_PLACEHOLDER}, request=request)
@@ -128,8 +136,10 @@ def _live_rules(request: HttpRequest) -> tuple[RuleSet, Visit]:
     if visit.rules_changed:
         messages.info(
             request,
-            "Our clinical team updated the questions since you started. "
-            "We kept every answer that still applies. Please check the questions again.",
+            _(
+                "Our clinical team updated the questions since you started. "
+                "We kept every answer that still applies. Please check the questions again."
+            ),
         )
     return ruleset, visit
 
@@ -155,23 +165,93 @@ def _no_rules(request: HttpRequest) -> HttpResponse:
     return _problem(
         request,
         status=503,
-        title="The check is not available right now",
-        message="The questions are being prepared. Please try again later, or ask your doctor or pharmacist.",
+        title=_("The check is not available right now"),
+        message=_("The questions are being prepared. Please try again later, or ask your doctor or pharmacist."),
         link=_url(request, "start"),
-        link_text="Back to the start",
+        link_text=_("Back to the start"),
     )
 
 
 @never_cache
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "Accept-Language", "Cookie")
 def start(request: HttpRequest) -> HttpResponse:
+    preferred = _preferred_start_page(request)
+    if preferred:
+        return HttpResponseRedirect(preferred)
     try:
         ruleset, visit = _live_rules(request)
     except PublishedRuleSet.DoesNotExist:
         return _no_rules(request)
     context = {"ruleset": ruleset, "visit": visit, "question_count": len(shown_questions(ruleset, {}))}
-    return _page(request, "screening/start.html", "Check before you use ruxolitinib cream", context)
+    return _page(request, "screening/start.html", _("Check before you use ruxolitinib cream"), context)
+
+
+def _preferred_start_page(request: HttpRequest) -> str:
+    """On a first visit to the English start page, the start page in the browser's language, if other.
+
+    Only the start page follows the browser: any other link opens in the language it was shared in.
+    A language chosen with the switch (kept in its cookie) wins over the browser's.
+    """
+    if request.htmx or translation.get_language_from_path(request.path_info) is not None:
+        return ""
+    preferred = translation.get_language_from_request(request)
+    if preferred == settings.LANGUAGE_CODE:
+        return ""
+    with translation.override(preferred):
+        return _url(request, "start")
+
+
+def _same_page_in(request: HttpRequest, address: str, language: str) -> str:
+    """The address of the page at `address` in another language, or "" when it is not one of ours."""
+    if not url_has_allowed_host_and_scheme(address, allowed_hosts={request.get_host()}) or not address:
+        return ""
+    parts = urlsplit(address)
+    if parts.scheme or parts.netloc:
+        return ""
+    with translation.override(translation.get_language_from_path(parts.path) or settings.LANGUAGE_CODE):
+        try:
+            match = resolve(parts.path)
+        except Resolver404:
+            return ""
+    if match.namespace not in ("screening", PREVIEW):
+        return ""
+    with translation.override(language):
+        path = reverse(f"{match.namespace}:{match.url_name}", args=match.args, kwargs=match.kwargs)
+    return urlunsplit(("", "", path, parts.query, ""))
+
+
+@require_POST
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """The language switch: the same page in the chosen language, remembered until the browser closes.
+
+    A plain form post, so it works without JavaScript; the answers live in the session, which every
+    language shares, so none is lost.
+    """
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return _problem(
+            request,
+            status=400,
+            title=_("We could not change the language"),
+            message=_("That language is not one we offer. Your answers so far are kept."),
+            link=_url(request, "start"),
+            link_text=_("Back to the start"),
+        )
+    with translation.override(language):
+        target = _same_page_in(request, request.POST.get("next", ""), language) or _url(request, "start")
+    response = HttpResponseRedirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
 
 
 @require_safe
@@ -199,42 +279,42 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
         return _problem(
             request,
             status=404,
-            title="We could not find that question",
-            message="The link may be old, or the questions may have changed. Your answers so far are kept.",
+            title=_("We could not find that question"),
+            message=_("The link may be old, or the questions may have changed. Your answers so far are kept."),
             link=_continue_url(request, ruleset, visit),
-            link_text="Go to your next question",
+            link_text=_("Go to your next question"),
         )
     shown = shown_questions(ruleset, visit.answers)
     if not visit.started and current is not shown[0]:
         return _problem(
             request,
             status=400,
-            title="Your answers are no longer here",
-            message=(
+            title=_("Your answers are no longer here"),
+            message=_(
                 "To protect your privacy, we keep answers only until you close your browser or for a few "
                 "hours. Please start again."
             ),
             link=_url(request, "begin"),
-            link_text="Start again",
+            link_text=_("Start again"),
         )
     if current not in shown:
         return _problem(
             request,
             status=404,
-            title="This question does not apply to you",
-            message="Based on your earlier answers, we do not need to ask this. Your answers so far are kept.",
+            title=_("This question does not apply to you"),
+            message=_("Based on your earlier answers, we do not need to ask this. Your answers so far are kept."),
             link=_continue_url(request, ruleset, visit),
-            link_text="Go to your next question",
+            link_text=_("Go to your next question"),
         )
     earlier_unanswered = [q for q in shown[: shown.index(current)] if q.id not in visit.answers]
     if earlier_unanswered:
         return _problem(
             request,
             status=409,
-            title="Please answer the earlier questions first",
-            message="Some earlier questions have no answer yet. Your answers so far are kept.",
+            title=_("Please answer the earlier questions first"),
+            message=_("Some earlier questions have no answer yet. Your answers so far are kept."),
             link=_question_url(request, earlier_unanswered[0], change=change),
-            link_text="Go to the first question without an answer",
+            link_text=_("Go to the first question without an answer"),
         )
 
     if request.method != "POST":
@@ -295,7 +375,7 @@ def _question_page(
         "back_url": back_url,
         "action": push_url or request.get_full_path(),
     }
-    title = f"Error: {current.text}" if error else current.text
+    title = _("Error: %(question)s") % {"question": current.text} if error else current.text
     cache_key = (current.id, context["chosen"], error, position, len(shown), back_url, context["action"], status)
     return _page(
         request, "screening/question.html", title, context, status=status, push_url=push_url, cache_key=cache_key
@@ -306,17 +386,18 @@ def _answer_error(question: Question, submitted: list[str]) -> tuple[str, int]:
     """The message for a rejected answer, and whether it was a slip (200) or a tampered form (400)."""
     if not submitted:
         if question.multiple:
-            return "Choose at least one answer, or choose the last option if none apply.", 200
-        return "Choose an answer.", 200
+            return _("Choose at least one answer, or choose the last option if none apply."), 200
+        return _("Choose an answer."), 200
     exclusive = next((o for o in question.options if o.exclusive and o.id in submitted), None)
     known = all(question.option(v) is not None for v in submitted) and len(set(submitted)) == len(submitted)
     if exclusive and known and len(submitted) > 1:
         return (
-            f"You chose “{exclusive.label}” and other answers. Choose “{exclusive.label}” on its own, or the others.",
+            _("You chose “%(option)s” and other answers. Choose “%(option)s” on its own, or the others.")
+            % {"option": exclusive.label},
             200,
         )
     return (
-        "We could not use that answer. It did not match the choices for this question. Please choose again.",
+        _("We could not use that answer. It did not match the choices for this question. Please choose again."),
         400,
     )
 
@@ -338,21 +419,21 @@ def _require_complete(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> H
         return _problem(
             request,
             status=409,
-            title="There are no answers yet",
-            message=(
+            title=_("There are no answers yet"),
+            message=_(
                 "We keep answers only until you close your browser or for a few hours, to protect your "
                 "privacy. Start the check to see your result."
             ),
             link=_url(request, "begin"),
-            link_text="Start the check",
+            link_text=_("Start the check"),
         )
     return _problem(
         request,
         status=409,
-        title="Some questions still need an answer",
-        message="Your answers so far are kept. Answer the remaining questions to see your result.",
+        title=_("Some questions still need an answer"),
+        message=_("Your answers so far are kept. Answer the remaining questions to see your result."),
         link=_question_url(request, upcoming),
-        link_text="Go to your next question",
+        link_text=_("Go to your next question"),
     )
 
 
@@ -370,14 +451,14 @@ def _check_answers_page(
     request: HttpRequest, ruleset: RuleSet, visit: Visit, *, push_url: str | None = None
 ) -> HttpResponse:
     rows = _answer_rows(request, ruleset, visit)
-    return _page(request, "screening/check_answers.html", "Check your answers", {"rows": rows}, push_url=push_url)
+    return _page(request, "screening/check_answers.html", _("Check your answers"), {"rows": rows}, push_url=push_url)
 
 
 def _answer_rows(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> list[dict[str, Any]]:
     return [
         {
             "question": q,
-            "labels": [q.option(v).label for v in visit.answers[q.id]],  # type: ignore[union-attr]
+            "options": [q.option(v) for v in visit.answers[q.id]],
             "change_url": _question_url(request, q, change=True),
         }
         for q in shown_questions(ruleset, visit.answers)
@@ -392,7 +473,7 @@ def result(request: HttpRequest) -> HttpResponse:
     if isinstance(loaded, HttpResponse):
         return loaded
     ruleset, visit = loaded
-    return _page(request, "screening/result.html", "Your result", _result_context(ruleset, visit))
+    return _page(request, "screening/result.html", _("Your result"), _result_context(ruleset, visit))
 
 
 def _result_context(ruleset: RuleSet, visit: Visit) -> dict[str, Any]:
@@ -429,7 +510,7 @@ def _visit_key(request: HttpRequest) -> str:
 @require_POST
 def clear(request: HttpRequest) -> HttpResponse:
     clear_visit(request.session, key=_visit_key(request))
-    messages.success(request, "Your answers have been cleared from this browser.")
+    messages.success(request, _("Your answers have been cleared from this browser."))
     response = HttpResponseRedirect(_url(request, "start"))
     return response
 
@@ -443,13 +524,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return _problem(
         request,
         status=403,
-        title="We could not save that answer",
-        message=(
+        title=_("We could not save that answer"),
+        message=_(
             "The form was missing a security check, so nothing was changed. This can happen if a page was "
             "open for a long time. Your earlier answers are kept. Please go back and answer again."
         ),
         link=referer if same_site and referer else _url(request, "begin"),
-        link_text="Go back to the question",
+        link_text=_("Go back to the question"),
     )
 
 
@@ -465,15 +546,15 @@ def result_print(request: HttpRequest) -> HttpResponse:
     context = _result_context(ruleset, visit)
     context["rows"] = _answer_rows(request, ruleset, visit)
     context["printed_on"] = timezone.localdate()
-    return _page(request, "screening/result_print.html", "Your result to print", context)
+    return _page(request, "screening/result_print.html", _("Your result to print"), context)
 
 
 EDUCATION_HEADINGS = {
-    Level.URGENT: "Get medical help now if…",
-    Level.STOP_AND_CALL: "Stop the cream and contact your doctor soon if…",
-    Level.DO_NOT_USE: "Who should not use it",
-    Level.TALK_FIRST: "Talk to your doctor or pharmacist before you use it if…",
-    Level.TAKE_CARE: "Take care while you use it if…",
+    Level.URGENT: gettext_lazy("Get medical help now if…"),
+    Level.STOP_AND_CALL: gettext_lazy("Stop the cream and contact your doctor soon if…"),
+    Level.DO_NOT_USE: gettext_lazy("Who should not use it"),
+    Level.TALK_FIRST: gettext_lazy("Talk to your doctor or pharmacist before you use it if…"),
+    Level.TAKE_CARE: gettext_lazy("Take care while you use it if…"),
 }
 LEAD_SECTIONS = ("approved_uses",)
 
@@ -513,4 +594,4 @@ def education(request: HttpRequest) -> HttpResponse:
         "lead_sections": [s for s in ruleset.sections if s.id in LEAD_SECTIONS],
         "closing_sections": [s for s in ruleset.sections if s.id not in LEAD_SECTIONS and s.id != "urgent_signs"],
     }
-    return _page(request, "screening/education.html", "About ruxolitinib cream: who should not use it", context)
+    return _page(request, "screening/education.html", _("About ruxolitinib cream: who should not use it"), context)
