@@ -159,6 +159,7 @@ LANGUAGE_CODE = "en"
 # Patient pages in English (no prefix) and Simplified Chinese (/zh-hans/...); the admin is English.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "ruxguide" / "locale"]
+FORMAT_MODULE_PATH = ["ruxguide.formats"]
 # A language chosen with the switch is remembered until the browser closes, like the visit.
 LANGUAGE_COOKIE_AGE = None
 LANGUAGE_COOKIE_HTTPONLY = True

@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from screening import publishing
 from screening.documents import document_diff, document_problems
+from screening.engine import ENGLISH, TRANSLATIONS, translated_name
 from screening.fhir import questionnaire
 from screening.history import change_reason
 from screening.models import (
@@ -36,12 +37,36 @@ from screening.models import (
 from screening.readability import TARGET_GRADE, check_text
 
 
+def translations_of_field(name: str) -> list[tuple[str, str]]:
+    """(language, model field) for a text in English and in each translation."""
+    return [(ENGLISH, name), *((language, translated_name(name, language)) for language in TRANSLATIONS)]
+
+
 def grouped_option_choices() -> list[tuple[str, list[tuple[int, str]]]]:
     """Every option, grouped under its question, for a select box a clinician can read."""
     groups: dict[str, list[tuple[int, str]]] = {}
     for option in Option.objects.select_related("question").order_by("question__order", "order"):
         groups.setdefault(option.question.identifier, []).append((option.pk, f"{option.label} ({option.identifier})"))
     return list(groups.items())
+
+
+CHECKED_SUFFIX = "_checked"
+
+
+class TranslationCheckForm(forms.ModelForm):
+    """A translation checked against one wording is no longer checked once either text changes."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in self.fields:
+            if not name.endswith(CHECKED_SUFFIX) or name in self.changed_data or not cleaned.get(name):
+                continue
+            translation = name.removesuffix(CHECKED_SUFFIX)
+            english = next(translation.removesuffix(f"_{suffix}") for suffix in TRANSLATIONS.values())
+            if {english, translation} & set(self.changed_data):
+                cleaned[name] = False
+                self.cleared_checks = [*getattr(self, "cleared_checks", []), english.replace("_", " ")]
+        return cleaned
 
 
 class OptionsOfOneQuestionForm(forms.ModelForm):
@@ -106,8 +131,9 @@ class OptionFormSet(BaseInlineFormSet):
 
 class OptionInline(admin.TabularInline):
     model = Option
+    form = TranslationCheckForm
     formset = OptionFormSet
-    fields = ["identifier", "label", "exclusive", "order"]
+    fields = ["identifier", "label", "label_zh_hans", "label_zh_hans_checked", "exclusive", "order"]
     extra = 0
 
 
@@ -138,7 +164,7 @@ class ConditionInline(OptionsInline):
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
-class ReasonForm(forms.ModelForm):
+class ReasonForm(TranslationCheckForm):
     """Every change to the draft says why; the reason is kept in the audit history."""
 
     change_reason = forms.CharField(
@@ -165,6 +191,7 @@ class DraftAdmin(SimpleHistoryAdmin):
         obj._change_reason = form.cleaned_data["change_reason"]
         with change_reason(form.cleaned_data["change_reason"]):
             super().save_model(request, obj, form, change)
+        self._say_cleared_checks(request, str(obj), form)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         reason = form.cleaned_data["change_reason"]
@@ -172,6 +199,16 @@ class DraftAdmin(SimpleHistoryAdmin):
             inline_form.instance._change_reason = reason
         with change_reason(reason):
             super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            self._say_cleared_checks(request, str(inline_form.instance), inline_form)
+
+    def _say_cleared_checks(self, request: HttpRequest, name: str, form: Any) -> None:
+        for text in getattr(form, "cleared_checks", []):
+            self.message_user(
+                request,
+                f"{name}: the {text} changed, so its Chinese translation is marked as not checked again.",
+                messages.WARNING,
+            )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with change_reason(f"Deleted in the admin by {request.user}"):
@@ -190,8 +227,8 @@ class DraftAdmin(SimpleHistoryAdmin):
         return super().response_add(request, obj, post_url_continue)
 
     def _after_save(self, request: HttpRequest, obj: Any) -> None:
-        for label, text in self.wording_texts(obj):
-            for warning in check_text(text).warnings:
+        for label, text, language in self.wording_texts(obj):
+            for warning in check_text(text, language).warnings:
                 self.message_user(request, f"{label}: {warning}", messages.WARNING)
         publish_url = reverse("admin:screening_publishedruleset_publish")
         self.message_user(
@@ -204,10 +241,12 @@ class DraftAdmin(SimpleHistoryAdmin):
             messages.INFO,
         )
 
-    def wording_texts(self, obj: Any) -> list[tuple[str, str]]:
-        """Every patient-facing text of this object, with a label a clinician recognises."""
+    def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
+        """Every patient-facing text of this object in each language, labelled as a clinician would."""
         return [
-            (obj._meta.get_field(name).verbose_name.capitalize(), getattr(obj, name)) for name in self.wording_fields
+            (obj._meta.get_field(field).verbose_name.capitalize(), getattr(obj, field), language)
+            for name in self.wording_fields
+            for language, field in translations_of_field(name)
         ]
 
     @admin.display(description="Wording check")
@@ -215,17 +254,18 @@ class DraftAdmin(SimpleHistoryAdmin):
         if obj is None or obj.pk is None:
             return "Shown after saving."
         rows = []
-        for label, text in self.wording_texts(obj):
+        for label, text, language in self.wording_texts(obj):
             if not text:
                 continue
-            result = check_text(text)
+            result = check_text(text, language)
             grade = "—" if result.grade is None else f"{result.grade:g}"
             verdict = " ".join(result.warnings) or "OK"
             rows.append((label, grade, "warning" if result.warnings else "ok", verdict))
         body = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td><td class="wording-{}">{}</td></tr>', rows)
         return format_html(
-            '<table class="wording-check"><caption>Reading grade (Flesch-Kincaid; aim for {} or lower) and words '
-            "to avoid</caption><thead><tr><th>Text</th><th>Grade</th><th>Check</th></tr></thead>"
+            '<table class="wording-check"><caption>Reading grade (Flesch-Kincaid for English; aim for {} or '
+            "lower), sentence length for Chinese, and words to avoid</caption>"
+            "<thead><tr><th>Text</th><th>Grade</th><th>Check</th></tr></thead>"
             "<tbody>{}</tbody></table>",
             f"{TARGET_GRADE:g}",
             body,
@@ -237,13 +277,25 @@ class QuestionAdmin(DraftAdmin):
     list_display = ["identifier", "text", "multiple", "order", "active"]
     list_filter = ["active", "multiple"]
     search_fields = ["identifier", "text", "help_text", "options__label"]
-    fields = ["identifier", "text", "help_text", "multiple", "order", "active", "wording_check"]
+    fields = [
+        "identifier",
+        ("text", "text_zh_hans", "text_zh_hans_checked"),
+        ("help_text", "help_text_zh_hans", "help_text_zh_hans_checked"),
+        "multiple",
+        "order",
+        "active",
+        "wording_check",
+    ]
     readonly_fields = ["wording_check"]
     inlines = [OptionInline, ShowWhenInline]
     wording_fields = ("text", "help_text")
 
-    def wording_texts(self, obj: Any) -> list[tuple[str, str]]:
-        options = [(f"Option “{o.identifier}”", o.label) for o in obj.options.all()]
+    def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
+        options = [
+            (f"Option “{o.identifier}”{'' if language == ENGLISH else ' (简体中文)'}", getattr(o, field), language)
+            for o in obj.options.all()
+            for language, field in translations_of_field("label")
+        ]
         return [*super().wording_texts(obj), *options]
 
 
@@ -254,10 +306,10 @@ class RuleAdmin(DraftAdmin):
     search_fields = ["identifier", "title", "message", "next_steps", "rationale"]
     fields = [
         "identifier",
-        "title",
+        ("title", "title_zh_hans", "title_zh_hans_checked"),
         "level",
-        "message",
-        "next_steps",
+        ("message", "message_zh_hans", "message_zh_hans_checked"),
+        ("next_steps", "next_steps_zh_hans", "next_steps_zh_hans_checked"),
         "rationale",
         "sources",
         "active",
@@ -278,7 +330,7 @@ class RuleAdmin(DraftAdmin):
 
     @admin.display(description="Wording")
     def wording(self, obj: Rule) -> str:
-        warnings = sum(len(check_text(text).warnings) for _, text in self.wording_texts(obj))
+        warnings = sum(len(check_text(text, language).warnings) for _, text, language in self.wording_texts(obj))
         return f"{warnings} warning{'s' if warnings != 1 else ''}" if warnings else "OK"
 
 
@@ -286,7 +338,14 @@ class RuleAdmin(DraftAdmin):
 class SourceAdmin(DraftAdmin):
     list_display = ["code", "document", "url"]
     search_fields = ["code", "document", "summary"]
-    fields = ["code", "document", "url", "summary", "order", "wording_check"]
+    fields = [
+        "code",
+        "document",
+        "url",
+        ("summary", "summary_zh_hans", "summary_zh_hans_checked"),
+        "order",
+        "wording_check",
+    ]
     readonly_fields = ["wording_check"]
     wording_fields = ("summary",)
 
@@ -295,11 +354,24 @@ class SourceAdmin(DraftAdmin):
 class GuidanceSectionAdmin(DraftAdmin):
     list_display = ["title", "identifier", "order"]
     search_fields = ["identifier", "title", "body"]
-    fields = ["identifier", "title", "body", "sources", "order", "wording_check"]
+    fields = [
+        "identifier",
+        ("title", "title_zh_hans", "title_zh_hans_checked"),
+        ("body", "body_zh_hans", "body_zh_hans_checked"),
+        "sources",
+        "order",
+        "wording_check",
+    ]
     readonly_fields = ["wording_check"]
 
-    def wording_texts(self, obj: Any) -> list[tuple[str, str]]:
-        return [("Title", obj.title), *((f"Line {n}", line) for n, line in enumerate(obj.body_lines(), start=1))]
+    def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
+        chinese = "zh-hans"
+        return [
+            ("Title", obj.title, ENGLISH),
+            ("Title (简体中文)", obj.title_zh_hans, chinese),
+            *((f"Line {n}", line, ENGLISH) for n, line in enumerate(obj.body_lines(), start=1)),
+            *((f"Line {n} (简体中文)", line, chinese) for n, line in enumerate(obj.body_zh_hans_lines(), start=1)),
+        ]
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "sources":
