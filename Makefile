@@ -16,7 +16,7 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run serve observatory bench test test-postgres lint setup clean
+.PHONY: help run serve observatory bench test test-postgres lint messages setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
@@ -25,6 +25,7 @@ help:
 	@echo "make test-postgres  the whole suite against a private PostgreSQL cluster"
 	@echo "make bench  the patient flow under load, as ratios to a bare view and a static file"
 	@echo "make lint   ruff and the missing-migrations check"
+	@echo "make messages  update the Chinese interface catalogue after changing strings (needs gettext)"
 
 $(INSTALLED): pyproject.toml
 	@set -e; \
@@ -99,3 +100,10 @@ lint: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+# The compiled catalogue (.mo) is committed, so make run and make test need no gettext; after
+# changing interface strings, run this, translate the new entries in the .po, and run it again.
+messages: $(INSTALLED)
+	@command -v msgfmt >/dev/null || { echo "make messages needs GNU gettext: apt-get install gettext"; exit 1; }
+	$(LOCAL) $(PY) manage.py makemessages --locale zh_Hans --no-location --ignore .venv --ignore var --ignore tests
+	$(LOCAL) $(PY) manage.py compilemessages --ignore .venv

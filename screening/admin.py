@@ -17,8 +17,8 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from screening import publishing
-from screening.documents import document_diff, document_problems
-from screening.engine import ENGLISH, TRANSLATIONS, translated_name
+from screening.documents import document_diff, document_problems, translation_gaps
+from screening.engine import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
 from screening.fhir import questionnaire
 from screening.history import change_reason
 from screening.models import (
@@ -491,6 +491,7 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
             path("export/questionnaire.fhir.json", view(self.fhir_view), name="screening_publishedruleset_fhir"),
             path("import/", view(self.import_view), name="screening_publishedruleset_import"),
             path("history/", view(self.change_log_view), name="screening_change_log"),
+            path("translations/", view(self.translations_view), name="screening_translations"),
             *super().get_urls(),
         ]
 
@@ -512,6 +513,14 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
                 blocked = error
             else:
                 self.message_user(request, f"Published version {published.version}. Patients now see it.")
+                gaps = translation_gaps(published.document)
+                if gaps:
+                    self.message_user(
+                        request,
+                        f"{len(gaps)} text{'s' if len(gaps) != 1 else ''} are in one language only: patients "
+                        "reading the other language see them in the language they are in.",
+                        messages.WARNING,
+                    )
                 return HttpResponseRedirect(reverse("admin:screening_publishedruleset_changelist"))
         document = publishing.draft_document()
         latest = PublishedRuleSet.objects.order_by("-version").first()
@@ -523,6 +532,8 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
             changes=document_diff(latest.document if latest else {}, document),
             live=latest,
             problems=document_problems(document),
+            translation_gaps=translation_gaps(document),
+            unchecked=sum(1 for row in translation_rows() if row["status"] == NOT_CHECKED),
             scenario_count=len(publishing.scenario_specs(document)),
         )
         return render(request, "admin/screening/publishedruleset/publish.html", context)
@@ -593,6 +604,23 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
         context = self._context(request, "Import a rule set into the draft", form=form, problems=problems)
         return render(request, "admin/screening/publishedruleset/import.html", context)
 
+    def translations_view(self, request: HttpRequest) -> HttpResponse:
+        """The translations a clinician still has to write or check, or (with ?show=all) every one."""
+        rows = translation_rows()
+        show_all = request.GET.get("show") == "all"
+        counts = {
+            status: sum(1 for row in rows if row["status"] == status) for status in (MISSING, NOT_CHECKED, CHECKED)
+        }
+        context = self._context(
+            request,
+            "Translations" if show_all else "Translations to write or check",
+            rows=rows if show_all else [row for row in rows if row["status"] != CHECKED],
+            counts=counts,
+            total=len(rows),
+            show_all=show_all,
+        )
+        return render(request, "admin/screening/publishedruleset/translations.html", context)
+
     def change_log_view(self, request: HttpRequest) -> HttpResponse:
         models = [Question, Option, ShowWhen, Rule, Condition, Source, GuidanceSection]
         records = sorted(
@@ -606,3 +634,48 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
         )[:150]
         context = self._context(request, "Change history of the draft", records=records)
         return render(request, "admin/screening/publishedruleset/change_log.html", context)
+
+
+MISSING = "missing"
+NOT_CHECKED = "unchecked"
+CHECKED = "checked"
+STATUS_LABELS = {MISSING: "Missing in one language", NOT_CHECKED: "Not checked yet", CHECKED: "Checked"}
+TRANSLATED_MODELS = (
+    ("questions", Question),
+    ("options", Option),
+    ("rules", Rule),
+    ("sections", GuidanceSection),
+    ("sources", Source),
+)
+
+
+def translation_rows() -> list[dict[str, Any]]:
+    """Every patient-facing text of the draft with its translations: missing ones first, then unchecked."""
+    rows: list[dict[str, Any]] = []
+    for collection, model in TRANSLATED_MODELS:
+        objects = model.objects.select_related("question") if model is Option else model.objects.all()
+        for obj in objects:
+            # An option is edited on its question's page.
+            owner = obj.question if isinstance(obj, Option) else obj
+            for name in TRANSLATED_TEXTS[collection]:
+                for language in TRANSLATIONS:
+                    english = getattr(obj, name)
+                    translation = getattr(obj, translated_name(name, language))
+                    if not english and not translation:
+                        continue
+                    checked = getattr(obj, checked_name(name, language))
+                    status = MISSING if not (english and translation) else CHECKED if checked else NOT_CHECKED
+                    rows.append(
+                        {
+                            "item": f"{model._meta.verbose_name.capitalize()} {obj}",
+                            "field": obj._meta.get_field(name).verbose_name,
+                            "english": english,
+                            "translation": translation,
+                            "language": language,
+                            "status": status,
+                            "status_label": STATUS_LABELS[status],
+                            "edit_url": reverse(f"admin:screening_{owner._meta.model_name}_change", args=[owner.pk]),
+                        }
+                    )
+    order = {MISSING: 0, NOT_CHECKED: 1, CHECKED: 2}
+    return sorted(rows, key=lambda row: order[row["status"]])
