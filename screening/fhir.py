@@ -9,7 +9,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from screening.engine import TRANSLATIONS, translated_name
+
 OPTION_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/answer-options"
+TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"
+# FHIR names languages with BCP 47 tags, in their usual case.
+FHIR_LANGUAGE = {"zh-hans": "zh-Hans"}
+
+
+def _translated(item: Mapping[str, Any], name: str, element: str) -> dict[str, Any]:
+    """The `_element` with a translation extension per language the item has a text in, or nothing."""
+    extensions = [
+        {
+            "url": TRANSLATION_EXTENSION,
+            "extension": [
+                {"url": "lang", "valueCode": FHIR_LANGUAGE[language]},
+                {"url": "content", "valueString": item[translated_name(name, language)]},
+            ],
+        }
+        for language in TRANSLATIONS
+        if item.get(translated_name(name, language))
+    ]
+    return {f"_{element}": {"extension": extensions}} if extensions else {}
 
 
 def questionnaire(document: Mapping[str, Any], *, version: int | None = None, date: str = "") -> dict[str, Any]:
@@ -42,11 +63,19 @@ def _item(question: Mapping[str, Any], options_of: Mapping[str, Mapping[str, str
     item: dict[str, Any] = {
         "linkId": question["id"],
         "text": question["text"],
+        **_translated(question, "text", "text"),
         "type": "choice",
         "required": True,
         "repeats": bool(question.get("multiple", False)),
         "answerOption": [
-            {"valueCoding": {"system": OPTION_SYSTEM, "code": o["id"], "display": o["label"]}}
+            {
+                "valueCoding": {
+                    "system": OPTION_SYSTEM,
+                    "code": o["id"],
+                    "display": o["label"],
+                    **_translated(o, "label", "display"),
+                }
+            }
             for o in question["options"]
         ],
     }
@@ -55,6 +84,7 @@ def _item(question: Mapping[str, Any], options_of: Mapping[str, Mapping[str, str
             {
                 "linkId": f"{question['id']}.help",
                 "text": question["help_text"],
+                **_translated(question, "help_text", "text"),
                 "type": "display",
                 "extension": [
                     {

@@ -579,10 +579,13 @@ def test_the_rule_page_shows_a_wording_check_with_a_reading_grade_per_text(clini
     page = text(clinician_client.get(rule_change_url("allergy")))
     assert "Wording check" in page
     table = re.search(r'<table class="wording-check">(.*?)</table>', page, re.S).group(1)
-    assert "Reading grade (Flesch-Kincaid; aim for 8 or lower)" in table
+    assert "Reading grade (Flesch-Kincaid for English; aim for 8 or lower)" in table
     rows = dict(re.findall(r'<th scope="row">([^<]+)</th><td>([^<]+)</td>', table))
-    assert set(rows) == {"Title", "Message", "What to do next"}
+    english = {"Title", "Message", "What to do next"}
+    assert set(rows) == english | {f"{label} (简体中文)" for label in english}
     assert re.fullmatch(r"-?\d+(\.\d)?", rows["Message"]), rows
+    # A grade has no meaning for Chinese: its check is sentence length and words to avoid.
+    assert rows["Message (简体中文)"] == "—"
 
 
 def test_the_question_page_checks_the_question_and_each_option_label(clinician_client, published_rules) -> None:

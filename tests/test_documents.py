@@ -385,6 +385,34 @@ def test_the_questionnaire_is_a_valid_fhir_r4_resource() -> None:
     assert resource["date"] == "2026-01-31"
 
 
+def chinese_translation(element: dict[str, Any]) -> str:
+    """The zh-Hans content of a FHIR primitive's translation extension."""
+    (translation,) = element["extension"]
+    assert translation["url"] == "http://hl7.org/fhir/StructureDefinition/translation"
+    parts = {part["url"]: part for part in translation["extension"]}
+    assert parts["lang"]["valueCode"] == "zh-Hans"
+    return parts["content"]["valueString"]
+
+
+def test_the_questionnaire_carries_the_chinese_texts_as_fhir_translation_extensions() -> None:
+    document = default_document()
+    resource = questionnaire(document)
+    Questionnaire.model_validate(resource)
+    items = question_items(resource)
+    for question in document["questions"]:
+        item, _ = items[question["id"]]
+        assert chinese_translation(item["_text"]) == question["text_zh_hans"]
+        displays = [chinese_translation(o["valueCoding"]["_display"]) for o in item["answerOption"]]
+        assert displays == [o["label_zh_hans"] for o in question["options"]]
+
+
+def test_a_text_without_a_chinese_version_has_no_translation_extension() -> None:
+    document = default_document()
+    document["questions"][0]["text_zh_hans"] = ""
+    item, _ = question_items(questionnaire(document))[document["questions"][0]["id"]]
+    assert "_text" not in item
+
+
 def test_every_active_question_is_an_item_whose_link_id_and_codes_are_the_identifiers() -> None:
     document = default_document()
     items = question_items(questionnaire(document))

@@ -164,7 +164,8 @@ def test_a_clinicians_day(admin_page: Page, new_page: NewPage):
     save_rule(page, "Plain wording, grade 8 or lower")
     expect(page.locator(f"{MESSAGES}.warning")).to_have_count(0)
     expect(page.locator("table.wording-check td.wording-warning")).to_have_count(0)
-    expect(page.locator("table.wording-check td.wording-ok")).to_have_count(3)
+    # Title, message and what to do next, each in English and in Chinese.
+    expect(page.locator("table.wording-check td.wording-ok")).to_have_count(6)
     shot(page, "rule-change-wording-ok")
 
     # Every test patient still gets the expected outcome from the draft.
