@@ -63,10 +63,17 @@ class TranslationCheckForm(forms.ModelForm):
                 continue
             translation = name.removesuffix(CHECKED_SUFFIX)
             english = next(translation.removesuffix(f"_{suffix}") for suffix in TRANSLATIONS.values())
-            if {english, translation} & set(self.changed_data):
+            if self._text_changed(english) or self._text_changed(translation):
                 cleaned[name] = False
                 self.cleared_checks = [*getattr(self, "cleared_checks", []), english.replace("_", " ")]
         return cleaned
+
+    def _text_changed(self, name: str) -> bool:
+        # Browsers send a text area's line breaks as CRLF: the same words saved again are no change.
+        def words(value: object) -> str:
+            return "\n".join(line.strip() for line in str(value or "").splitlines() if line.strip())
+
+        return name in self.fields and words(self.initial.get(name)) != words(self.cleaned_data.get(name))
 
 
 class OptionsOfOneQuestionForm(forms.ModelForm):

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -211,7 +211,7 @@ def _same_page_in(request: HttpRequest, address: str, language: str) -> str:
         return ""
     with translation.override(translation.get_language_from_path(parts.path) or settings.LANGUAGE_CODE):
         try:
-            match = resolve(parts.path)
+            match = resolve(unquote(parts.path))
         except Resolver404:
             return ""
     if match.namespace not in ("screening", PREVIEW):
