@@ -18,7 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from screening import publishing
 from screening.documents import document_diff, document_problems, translation_gaps
-from screening.engine import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
+from screening.engine import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, Level, checked_name, translated_name
 from screening.fhir import questionnaire
 from screening.history import change_reason
 from screening.models import (
@@ -680,9 +680,22 @@ def translation_rows() -> list[dict[str, Any]]:
                             "translation": translation,
                             "language": language,
                             "status": status,
+                            "urgency": _urgency(obj),
                             "status_label": STATUS_LABELS[status],
                             "edit_url": reverse(f"admin:screening_{owner._meta.model_name}_change", args=[owner.pk]),
                         }
                     )
     order = {MISSING: 0, NOT_CHECKED: 1, CHECKED: 2}
-    return sorted(rows, key=lambda row: order[row["status"]])
+    return sorted(rows, key=lambda row: (order[row["status"]], row["urgency"]))
+
+
+# Texts a patient acts on in an emergency are the ones a wrong translation could hurt most.
+URGENT_ITEMS = {"urgent_symptoms", "urgent_signs", "stop_and_call"}
+
+
+def _urgency(obj: Any) -> int:
+    """0 for the warning signs and the most severe rules, rising as the text matters less at once."""
+    if isinstance(obj, Rule):
+        return len(Level) - Level(obj.level).severity
+    owner = obj.question if isinstance(obj, Option) else obj
+    return 0 if getattr(owner, "identifier", "") in URGENT_ITEMS else len(Level)
