@@ -524,7 +524,7 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
                 if gaps:
                     self.message_user(
                         request,
-                        f"{len(gaps)} text{'s' if len(gaps) != 1 else ''} are in one language only: patients "
+                        f"{len(gaps)} text{' is' if len(gaps) == 1 else 's are'} in one language only: patients "
                         "reading the other language see them in the language they are in.",
                         messages.WARNING,
                     )

@@ -202,6 +202,10 @@ def _preferred_start_page(request: HttpRequest) -> str:
         return _url(request, "start")
 
 
+# The pages a patient can open at an address (the switch and "clear my answers" only take a form post).
+PAGES = frozenset({"start", "begin", "question", "check_answers", "result", "result_print", "education"})
+
+
 def _same_page_in(request: HttpRequest, address: str, language: str) -> str:
     """The address of the page at `address` in another language, or "" when it is not one of ours."""
     if not url_has_allowed_host_and_scheme(address, allowed_hosts={request.get_host()}) or not address:
@@ -214,7 +218,7 @@ def _same_page_in(request: HttpRequest, address: str, language: str) -> str:
             match = resolve(unquote(parts.path))
         except Resolver404:
             return ""
-    if match.namespace not in ("screening", PREVIEW):
+    if match.namespace not in ("screening", PREVIEW) or match.url_name not in PAGES:
         return ""
     with translation.override(language):
         path = reverse(f"{match.namespace}:{match.url_name}", args=match.args, kwargs=match.kwargs)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
@@ -25,7 +26,12 @@ SITE = " \u2013 Ruxguide"  # every page title ends with an en dash and the site 
 SHOTS = Path("/tmp/browser-shots")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-QUESTION_PATH = re.compile(r"^/check/question/(?P<question>[^/]+)/$")
+# A question page in English, or under the Chinese pages' /zh-hans/ prefix.
+QUESTION_PATH = re.compile(r"^(?:/zh-hans)?/check/question/(?P<question>[^/]+)/$")
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+# Chromium's default print margins (about 1 cm), rather than page.pdf()'s default of none.
+BROWSER_MARGINS = {side: "0.4in" for side in ("top", "right", "bottom", "left")}
+AXE = Axe()
 
 # An adult with eczema who has not started the cream and answers no to everything: nothing fires.
 NO_CAUTIONS: Answers = {
@@ -59,6 +65,20 @@ PATIENT_FOR_LEVEL: dict[str, tuple[Answers, str | None]] = {
 }
 
 
+# A patient for whom many rules fire, at every level but urgent.
+MANY_CAUTIONS = patient(
+    condition="psoriasis",
+    age_group="65_or_over",
+    allergy="not_sure",
+    other_medicines=("biologic_injections", "steroid_on_skin"),
+    health_conditions=("heart_or_stroke", "diabetes"),
+    skin_to_treat=("broken_or_infected",),
+    treatment_stage="8_weeks_or_more",
+    amount="over_limit",
+    side_effects=("skin_reaction",),
+)
+
+
 def path_of(url: str) -> str:
     return urlsplit(url).path
 
@@ -81,20 +101,20 @@ def replacing_main(page: Page, *, javascript: bool) -> Iterator[None]:
         expect(page.locator("main [data-focus-on-swap]").first).to_be_focused()
 
 
-def press_continue(page: Page, *, javascript: bool) -> None:
+def press_continue(page: Page, *, javascript: bool, label: str = "Continue") -> None:
     """Submit the question and wait until another page (question or check your answers) is shown."""
     with replacing_main(page, javascript=javascript):
-        page.get_by_role("button", name="Continue", exact=True).click()
+        page.get_by_role("button", name=label, exact=True).click()
 
 
-def answer_question(page: Page, answers: Answers, *, javascript: bool) -> str:
+def answer_question(page: Page, answers: Answers, *, javascript: bool, continue_label: str = "Continue") -> str:
     """Choose this patient's answer to the question on screen and continue; returns the question id."""
     current = question_id(page.url)
     assert current is not None, f"expected a question page, got {page.url}"
     assert current in answers, f"the check asked {current!r}, which this patient has no answer for"
     for option in answers[current]:
         page.locator(f"#{current}-{option}").check()
-    press_continue(page, javascript=javascript)
+    press_continue(page, javascript=javascript, label=continue_label)
     return current
 
 
@@ -170,3 +190,15 @@ def screenshot(page: Page, name: str) -> Path | None:
         warnings.warn(f"could not save {path}: {error}", stacklevel=2)
         return None
     return path
+
+
+def audit(page: Page, name: str) -> None:
+    """Run axe at each width, save a screenshot at each, then fail with every violation found."""
+    reports: list[str] = []
+    for label, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        results = AXE.run(page)
+        if results.violations_count:
+            reports.append(f"{name} at {label} width ({size['width']} px):\n{results.generate_report()}")
+        screenshot(page, f"{name}-{label}")
+    assert not reports, "\n\n".join(reports)

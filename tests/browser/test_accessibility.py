@@ -7,37 +7,19 @@ at; no assertion reads them.
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.helpers import (
-    DESKTOP,
     NO_CAUTIONS,
     PATIENT_FOR_LEVEL,
-    PHONE,
+    audit,
     fired_rules,
     path_of,
     post_answers,
     result_level,
-    screenshot,
 )
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
-AXE = Axe()
-
-
-def audit(page: Page, name: str) -> None:
-    """Run axe at each width, save a screenshot at each, then fail with every violation found."""
-    reports: list[str] = []
-    for label, size in VIEWPORTS.items():
-        page.set_viewport_size(size)
-        results = AXE.run(page)
-        if results.violations_count:
-            reports.append(f"{name} at {label} width ({size['width']} px):\n{results.generate_report()}")
-        screenshot(page, f"{name}-{label}")
-    assert not reports, "\n\n".join(reports)
 
 
 def test_the_start_page_has_no_axe_violations(page: Page):

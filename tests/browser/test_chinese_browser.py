@@ -14,25 +14,26 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, IndirectObject
 
 from screening.engine import Rule, RuleSet, evaluate
 from screening.publishing import current_ruleset
+from tests.browser import helpers
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.helpers import (
+    BROWSER_MARGINS,
     DESKTOP,
+    MANY_CAUTIONS,
     PATIENT_FOR_LEVEL,
-    PHONE,
     SHOTS,
     SITE,
     Answers,
+    answer_question,
     fired_rules,
     focused,
     path_of,
-    patient,
     post_answers,
     question_id,
     replacing_main,
@@ -62,27 +63,12 @@ ENGLISH_INTERFACE = [
 # Chinese (CJK ideographs); the missing-glyph marks a PDF shows for text its fonts cannot draw.
 HAN = re.compile(r"[\u4e00-\u9fff]")
 MISSING_GLYPHS = ("\ufffd", "\u25a1")  # the replacement character, and the white square (tofu)
-BROWSER_MARGINS = {side: "0.4in" for side in ("top", "right", "bottom", "left")}
-VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
-AXE = Axe()
 
 # facts.md: a patient in their first 8 weeks with a skin reaction must stop and call (one rule fires);
 # the answers reveal the amount and side-effect questions, so the walk covers skip logic too.
 STOPPING_PATIENT, STOPPING_RULE = PATIENT_FOR_LEVEL["stop_and_call"]
 # facts.md: an adult who is not sure about an allergy should talk to a clinician first.
 UNSURE_ALLERGY, UNSURE_ALLERGY_RULE = PATIENT_FOR_LEVEL["talk_first"]
-# A patient for whom many rules fire, so the printed result holds many Chinese rule texts.
-MANY_CAUTIONS = patient(
-    condition="psoriasis",
-    age_group="65_or_over",
-    allergy="not_sure",
-    other_medicines=("biologic_injections", "steroid_on_skin"),
-    health_conditions=("heart_or_stroke", "diabetes"),
-    skin_to_treat=("broken_or_infected",),
-    treatment_stage="8_weeks_or_more",
-    amount="over_limit",
-    side_effects=("skin_reaction",),
-)
 
 
 @pytest.fixture
@@ -112,11 +98,6 @@ def site_of(url: str) -> str:
     return ZH if path_of(url).startswith(f"{ZH}/") else ""
 
 
-def current_question(url: str) -> str | None:
-    """The question on a page in either language."""
-    return question_id(path_of(url).removeprefix(site_of(url)))
-
-
 def full_path(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
@@ -128,14 +109,7 @@ def rule_titled(rules: RuleSet, rule_id: str) -> Rule:
 
 def answer_here(page: Page, answers: Answers, *, javascript: bool) -> str:
     """Choose the patient's answer to the question on screen, in whichever language, and continue."""
-    current = current_question(page.url)
-    assert current is not None, f"expected a question page, got {page.url}"
-    assert current in answers, f"the check asked {current!r}, which this patient has no answer for"
-    for option in answers[current]:
-        page.locator(f"#{current}-{option}").check()
-    with replacing_main(page, javascript=javascript):
-        page.get_by_role("button", name=CONTINUE[site_of(page.url)], exact=True).click()
-    return current
+    return answer_question(page, answers, javascript=javascript, continue_label=CONTINUE[site_of(page.url)])
 
 
 def go_back(page: Page, *, javascript: bool) -> None:
@@ -220,7 +194,7 @@ def test_the_whole_check_in_chinese_stays_under_zh_hans_and_ends_on_the_chinese_
         page.evaluate("() => { window.ruxguideMarker = 'the same document'; }")
 
     asked: list[str] = []
-    while (current := current_question(page.url)) is not None:
+    while (current := question_id(page.url)) is not None:
         question = zh_rules.question(current)
         assert question is not None
         assert path_of(page.url) == f"{ZH}/check/question/{current}/"
@@ -287,7 +261,7 @@ def test_switching_language_mid_check_shows_the_same_question_and_keeps_every_an
     expect(page.locator("#condition-atopic_dermatitis")).to_be_checked()
     expect(page.locator("main input[name=condition]:checked")).to_have_count(1)
 
-    while current_question(page.url) is not None:
+    while question_id(page.url) is not None:
         answer_here(page, answers, javascript=javascript)
     assert path_of(page.url) == f"{ZH}/check/answers/"
     assert summary_rows(page) == expected_rows(zh_rules, answers)
@@ -372,16 +346,8 @@ def test_a_browser_asking_for_english_stays_on_the_english_start_page(new_contex
 
 
 def audit(page: Page, name: str) -> None:
-    """Run axe at each width, save a screenshot at each, then fail with every violation found."""
     expect_chinese_page(page)
-    reports: list[str] = []
-    for label, size in VIEWPORTS.items():
-        page.set_viewport_size(size)
-        results = AXE.run(page)
-        if results.violations_count:
-            reports.append(f"{name} at {label} width ({size['width']} px):\n{results.generate_report()}")
-        screenshot(page, f"{name}-{label}")
-    assert not reports, "\n\n".join(reports)
+    helpers.audit(page, name)
 
 
 def test_the_chinese_start_page_has_no_axe_violations(page: Page):
@@ -456,7 +422,7 @@ def tab_to(page: Page, selector: str, *, limit: int = 10) -> int:
 
 def test_a_keyboard_user_reaches_the_language_switch_by_tab_and_switches_with_enter(page: Page, zh_rules: RuleSet):
     page.goto(f"{ZH}/check/")
-    assert current_question(page.url) == "urgent_symptoms"
+    assert question_id(page.url) == "urgent_symptoms"
 
     presses = tab_to(page, "form#language-switch button[type=submit]")
     assert presses <= 3, "the switch comes right after the skip link and the site name"

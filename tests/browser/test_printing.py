@@ -11,26 +11,11 @@ from playwright.sync_api import Page
 from pypdf import PdfReader
 
 from screening.engine import RuleSet, evaluate
-from tests.browser.helpers import patient, post_answers
+from tests.browser.helpers import BROWSER_MARGINS, MANY_CAUTIONS, post_answers
 
 pytestmark = pytest.mark.browser
 
-# Chromium's default print margins (about 1 cm), rather than page.pdf()'s default of none.
-BROWSER_MARGINS = {side: "0.4in" for side in ("top", "right", "bottom", "left")}
 ON_SCREEN_ONLY = ["Clear my answers", "Continue", "Print this page", "Skip to main content", "Back to your result"]
-
-# A patient for whom many rules fire, at every level but urgent.
-MANY_CAUTIONS = patient(
-    condition="psoriasis",
-    age_group="65_or_over",
-    allergy="not_sure",
-    other_medicines=("biologic_injections", "steroid_on_skin"),
-    health_conditions=("heart_or_stroke", "diabetes"),
-    skin_to_treat=("broken_or_infected",),
-    treatment_stage="8_weeks_or_more",
-    amount="over_limit",
-    side_effects=("skin_reaction",),
-)
 
 
 def printed(page: Page, paper: str = "A4") -> tuple[int, str]:
