@@ -6,9 +6,15 @@ give the same answers in the shapes forms and the `screen` command take.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 
-from screening.engine import ruleset_from_document
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from screening.engine import ENGLISH, ruleset_from_document
 from screening.publishing import default_document
 
 Answers = Mapping[str, tuple[str, ...]]
@@ -33,6 +39,16 @@ HEALTHY_ADULT: dict[str, tuple[str, ...]] = {
     "side_effects": ("none",),
 }
 
+# A patient for whom rules of all five levels fire (the other questions as the healthy adult).
+EVERY_LEVEL: dict[str, tuple[str, ...]] = {
+    "urgent_symptoms": ("yes",),
+    "allergy": ("yes",),
+    "infection_now": ("not_sure",),
+    "skin_to_treat": ("near_eyes_mouth_genitals",),
+    "treatment_stage": ("8_weeks_or_more",),
+    "side_effects": ("bleeding_bruising_tiredness",),
+}
+
 MULTIPLE_CHOICE = frozenset(q.id for q in ruleset_from_document(default_document()).questions if q.multiple)
 
 
@@ -43,3 +59,30 @@ def as_lists(answers: Answers) -> dict[str, list[str]]:
 def as_form_values(answers: Answers) -> dict[str, str | list[str]]:
     """A single choice as its option, several as a list: how a person would write them down."""
     return {q: list(options) if q in MULTIPLE_CHOICE else options[0] for q, options in answers.items()}
+
+
+def walk_check(
+    client: Client, answers: Mapping[str, list[str]], *, namespace: str = "screening", language: str = ENGLISH
+) -> Iterator[tuple[str, HttpResponse]]:
+    """Follow the check from `begin` to "check your answers" as a patient would, posting `answers`.
+
+    Yields each question's identifier and page; fails on a question asked twice or a step refused.
+    """
+    with translation.override(language):
+        begin = reverse(f"{namespace}:begin")
+        done = reverse(f"{namespace}:check_answers")
+        step = re.escape(reverse(f"{namespace}:question", args=["QUESTION"])).replace("QUESTION", "([a-z0-9_-]+)")
+    location = client.get(begin)["Location"]
+    asked: set[str] = set()
+    while location != done:
+        match = re.fullmatch(step, location)
+        assert match, location
+        question_id = match.group(1)
+        assert question_id not in asked, f"{question_id} was asked twice"
+        asked.add(question_id)
+        page = client.get(location)
+        assert page.status_code == 200, (location, page.status_code)
+        yield question_id, page
+        response = client.post(location, {question_id: answers[question_id]})
+        assert response.status_code == 302, (question_id, response.status_code)
+        location = response["Location"]

@@ -40,7 +40,7 @@ from screening.readability import check_text
 from screening.visit import SESSION_KEY
 from tests import patients
 from tests.admin_forms import admin_form_data
-from tests.patients import as_form_values
+from tests.patients import as_form_values, walk_check
 
 pytestmark = pytest.mark.django_db
 
@@ -60,14 +60,7 @@ Value = str | Sequence[str]
 # An adult with eczema, a few weeks into treatment: every question of the check is asked.
 HEALTHY_ADULT: dict[str, Value] = dict(as_form_values(patients.HEALTHY_ADULT))
 # A patient for whom rules of all five levels fire.
-EVERY_LEVEL: dict[str, Value] = {
-    "urgent_symptoms": "yes",
-    "allergy": "yes",
-    "infection_now": "not_sure",
-    "skin_to_treat": ["near_eyes_mouth_genitals"],
-    "treatment_stage": "8_weeks_or_more",
-    "side_effects": ["bleeding_bruising_tiredness"],
-}
+EVERY_LEVEL: dict[str, Value] = dict(as_form_values(patients.EVERY_LEVEL))
 # The first answers of a visit, in the order the check asks them.
 EARLY_STEPS: list[tuple[str, Value]] = [
     ("urgent_symptoms", "no"),
@@ -287,23 +280,8 @@ def walk(client: Client, language: str, **overrides: Value) -> Iterator[tuple[st
 
     Answers as the healthy adult, with `overrides`.
     """
-    given = {**HEALTHY_ADULT, **overrides}
-    done = patient_url("check_answers", language=language)
-    step = re.escape(question_url("QUESTION", language=language)).replace("QUESTION", "([a-z0-9_-]+)")
-    location = client.get(patient_url("begin", language=language))["Location"]
-    asked: set[str] = set()
-    while location != done:
-        match = re.fullmatch(step, location)
-        assert match, location
-        question_id = match.group(1)
-        assert question_id not in asked, f"{question_id} was asked twice"
-        asked.add(question_id)
-        page = client.get(location)
-        assert page.status_code == 200, (location, page.status_code)
-        yield question_id, page
-        response = client.post(location, {question_id: as_list(given[question_id])})
-        assert response.status_code == 302, (question_id, response.status_code)
-        location = response["Location"]
+    given = {question_id: as_list(value) for question_id, value in {**HEALTHY_ADULT, **overrides}.items()}
+    yield from walk_check(client, given, language=language)
 
 
 def complete(client: Client, language: str, **overrides: Value) -> dict[str, list[str]]:

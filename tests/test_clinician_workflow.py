@@ -26,7 +26,7 @@ from screening.scenarios import uncovered_rules
 from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY
 from tests import patients
 from tests.admin_forms import admin_form_data
-from tests.patients import as_lists
+from tests.patients import as_lists, walk_check
 
 PASSWORD = "a long enough password"
 ALLERGY_SCENARIO = "Fires allergy: Do not use the cream because of your allergy"
@@ -73,22 +73,8 @@ def live_rule(identifier: str) -> Any:
 
 def walk(client: Client, namespace: str, answers: dict[str, list[str]]) -> Iterator[HttpResponse]:
     """Follow the questions from `begin` to "check your answers", as a patient would, yielding each page."""
-    location = client.get(reverse(f"{namespace}:begin"))["Location"]
-    done = reverse(f"{namespace}:check_answers")
-    step = re.escape(reverse(f"{namespace}:question", args=["QUESTION"])).replace("QUESTION", "([a-z0-9_-]+)")
-    asked: set[str] = set()
-    while location != done:
-        match = re.fullmatch(step, location)
-        assert match, location
-        question_id = match.group(1)
-        assert question_id not in asked, f"{question_id} was asked twice"
-        asked.add(question_id)
-        page = client.get(location)
-        assert page.status_code == 200, (location, page.status_code)
+    for _, page in walk_check(client, answers, namespace=namespace):
         yield page
-        response = client.post(location, {question_id: answers[question_id]})
-        assert response.status_code == 302, (question_id, response.status_code)
-        location = response["Location"]
 
 
 def walk_to_result(client: Client, namespace: str, answers: dict[str, list[str]]) -> HttpResponse:

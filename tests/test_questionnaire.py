@@ -691,14 +691,7 @@ PATIENTS: dict[str, tuple[dict[str, Value], str, list[str]]] = {
         ["vitiligo-under-12", "child-2-to-11"],
     ),
     "every_level": (
-        {
-            "urgent_symptoms": "yes",
-            "allergy": "yes",
-            "infection_now": "not_sure",
-            "skin_to_treat": ["near_eyes_mouth_genitals"],
-            "treatment_stage": "8_weeks_or_more",
-            "side_effects": ["bleeding_bruising_tiredness"],
-        },
+        as_form_values(patients.EVERY_LEVEL),
         "urgent",
         [
             "urgent-symptoms",
