@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from screening import publishing
-from screening.documents import document_diff, document_problems, translation_gaps
+from screening.documents import document_diff, document_problems, translation_gaps, unchecked_translations
 from screening.engine import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, Level, checked_name, translated_name
 from screening.fhir import questionnaire
 from screening.history import change_reason
@@ -62,7 +62,11 @@ class TranslationCheckForm(forms.ModelForm):
             if not name.endswith(CHECKED_SUFFIX) or name in self.changed_data or not cleaned.get(name):
                 continue
             translation = name.removesuffix(CHECKED_SUFFIX)
-            english = next(translation.removesuffix(f"_{suffix}") for suffix in TRANSLATIONS.values())
+            english = next(
+                translation.removesuffix(f"_{suffix}")
+                for suffix in TRANSLATIONS.values()
+                if translation.endswith(f"_{suffix}")
+            )
             if self._text_changed(english) or self._text_changed(translation):
                 cleaned[name] = False
                 self.cleared_checks = [*getattr(self, "cleared_checks", []), english.replace("_", " ")]
@@ -540,7 +544,7 @@ class PublishedRuleSetAdmin(admin.ModelAdmin):
             live=latest,
             problems=document_problems(document),
             translation_gaps=translation_gaps(document),
-            unchecked=sum(1 for row in translation_rows() if row["status"] == NOT_CHECKED),
+            unchecked=len(unchecked_translations(document)),
             scenario_count=len(publishing.scenario_specs(document)),
         )
         return render(request, "admin/screening/publishedruleset/publish.html", context)

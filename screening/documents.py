@@ -122,12 +122,13 @@ def translation_gaps(document: Mapping[str, Any]) -> list[str]:
 
 
 def unchecked_translations(document: Mapping[str, Any]) -> list[str]:
-    """Each translated text a clinician has not yet marked as checked."""
+    """Each text written in both languages that a clinician has not yet marked as checked."""
     unchecked: list[str] = []
     for collection, name, item in translated_items(document):
         for field in TRANSLATED_TEXTS[collection]:
             for language in TRANSLATIONS:
-                if item.get(translated_name(field, language)) and not item.get(checked_name(field, language)):
+                both = item.get(field) and item.get(translated_name(field, language))
+                if both and not item.get(checked_name(field, language)):
                     unchecked.append(f"{name}: {LANGUAGE_NAMES[language]} {field.replace('_', ' ')}")
     return unchecked
 
