@@ -180,11 +180,11 @@ def focused(page: Page) -> dict[str, str]:
     )
 
 
-def screenshot(page: Page, name: str) -> Path | None:
+def screenshot(page: Page, name: str, *, folder: Path = SHOTS) -> Path | None:
     """A full-page screenshot for a human to look at; a failure only warns, as no test depends on it."""
-    path = SHOTS / f"{name}.png"
+    path = folder / f"{name}.png"
     try:
-        SHOTS.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=True)
     except (OSError, PlaywrightError) as error:  # pragma: no cover - depends on the machine
         warnings.warn(f"could not save {path}: {error}", stacklevel=2)

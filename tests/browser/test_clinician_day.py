@@ -11,13 +11,11 @@ assertion reads them.
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group, Permission, User
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from screening.models import PublishedRuleSet, Rule, Scenario
@@ -31,12 +29,19 @@ from tests.browser.helpers import (
     press_continue,
     replacing_main,
     result_level,
+    screenshot,
     walk_to_result,
 )
 
 pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/admin-shots")
+
+
+def shot(page: Page, name: str) -> None:
+    screenshot(page, name, folder=SHOTS)
+
+
 GROUP = "Clinical editor"
 PASSWORD = "a long test password 4 clinicians"
 
@@ -63,16 +68,6 @@ COMPARE_WITH_DRAFT = "/admin/screening/publishedruleset/compare/?from=1&to=draft
 CHANGE_LOG = "/admin/screening/publishedruleset/history/"
 PREVIEW_BANNER = ".preview-banner"
 MESSAGES = "ul.messagelist li"
-
-
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot for a human; a failure only warns, as no test depends on it."""
-    path = SHOTS / f"{name}.png"
-    try:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
-    except (OSError, PlaywrightError) as error:  # pragma: no cover - depends on the machine
-        warnings.warn(f"could not save {path}: {error}", stacklevel=2)
 
 
 @pytest.fixture
