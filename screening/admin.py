@@ -312,15 +312,17 @@ class QuestionAdmin(DraftAdmin):
 
 @admin.register(Rule)
 class RuleAdmin(DraftAdmin):
-    list_display = ["identifier", "title", "level", "active", "order", "wording"]
-    list_filter = ["level", "active", ("conditions__question", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["identifier", "title", "message", "next_steps", "rationale"]
+    list_display = ["identifier", "title", "level", "ends_check", "active", "order", "wording"]
+    list_filter = ["level", "ends_check", "active", ("conditions__question", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["identifier", "title", "message", "next_steps", "education_text", "rationale"]
     fields = [
         "identifier",
         ("title", "title_zh_hans", "title_zh_hans_checked"),
         "level",
         ("message", "message_zh_hans", "message_zh_hans_checked"),
         ("next_steps", "next_steps_zh_hans", "next_steps_zh_hans_checked"),
+        "ends_check",
+        ("education_text", "education_text_zh_hans", "education_text_zh_hans_checked"),
         "rationale",
         "sources",
         "active",
@@ -329,7 +331,7 @@ class RuleAdmin(DraftAdmin):
     ]
     readonly_fields = ["wording_check"]
     inlines = [ConditionInline]
-    wording_fields = ("title", "message", "next_steps")
+    wording_fields = ("title", "message", "next_steps", "education_text")
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "sources":

@@ -22,7 +22,7 @@ TRANSLATIONS = {"zh-hans": "zh_hans"}
 TRANSLATED_TEXTS = {
     "questions": ("text", "help_text"),
     "options": ("label",),
-    "rules": ("title", "message", "next_steps"),
+    "rules": ("title", "message", "next_steps", "education_text"),
     "sections": ("title", "body"),
     "sources": ("summary",),
 }
@@ -123,8 +123,11 @@ class Rule:
     conditions: tuple[AnswerIn, ...]
     message: str = ""
     next_steps: str = ""
+    education_text: str = ""
     rationale: str = ""
     sources: tuple[str, ...] = ()
+    # When it fires, no later question is asked: the result comes next.
+    ends_check: bool = False
     untranslated: frozenset[str] = frozenset()
 
     def fires(self, answers: Answers) -> bool:
@@ -161,9 +164,11 @@ class RuleSet:
     published_at: str = ""
     language: str = ENGLISH
     _questions_by_id: dict[str, Question] = field(init=False, repr=False, compare=False)
+    _ending_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_questions_by_id", {q.id: q for q in self.questions})
+        object.__setattr__(self, "_ending_rules", tuple(rule for rule in self.rules if rule.ends_check))
 
     def question(self, question_id: str) -> Question | None:
         return self._questions_by_id.get(question_id)
@@ -181,6 +186,8 @@ class Outcome:
 
     fired: tuple[Rule, ...]
     ignored: tuple[str, ...]
+    # The rule that ended the check early, if one did.
+    ended_by: Rule | None = None
 
     @property
     def overall(self) -> str:
@@ -197,65 +204,95 @@ class AnswerError(ValueError):
     """An answer that cannot belong to the question it claims to answer."""
 
 
-def shown_questions(ruleset: RuleSet, answers: Answers) -> list[Question]:
-    """The questions a patient sees, given the answers so far, in order.
-
-    A question is shown when every one of its "shown when" conditions holds on the answers to
-    questions that are themselves shown, so an answer to a hidden question never counts.
-    """
-    shown: list[Question] = []
-    counted: dict[str, tuple[str, ...]] = {}
-    for question in ruleset.questions:
-        if all(condition.holds(counted) for condition in question.show_when):
-            shown.append(question)
-            if question.id in answers:
-                counted[question.id] = answers[question.id]
-    return shown
-
-
 @dataclass(frozen=True)
 class Walk:
-    """Where a patient stands: the questions shown, the answers that count, the next question."""
+    """Where a patient stands, from one pass over the questions.
+
+    `shown` are the questions the patient sees, in order, up to the one whose answer ended the
+    check (if one did); `counted` the answers to them; `upcoming` the next question to ask, or
+    None when the result comes next. `kept` adds the answers after an ending, which count again
+    if the patient changes the answer that ended the check; `ignored` names every answer that
+    does not count (hidden by skip logic, after the ending, or to a question the set lacks).
+    """
 
     shown: tuple[Question, ...]
     counted: dict[str, tuple[str, ...]]
     upcoming: Question | None
+    kept: dict[str, tuple[str, ...]]
+    ignored: tuple[str, ...]
+    ended_by: Rule | None = None
+    ended_at: Question | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every shown question has an answer, or the check ended: the result comes next."""
+        return self.upcoming is None
 
 
 def walk(ruleset: RuleSet, answers: Answers) -> Walk:
-    """All three at once, in one pass over the questions (a question step needs every one)."""
-    shown = shown_questions(ruleset, answers)
-    counted = {q.id: answers[q.id] for q in shown if q.id in answers}
+    """Walk the questions once with these answers.
+
+    A question is shown when every one of its "shown when" conditions holds on the answers to
+    questions that are themselves shown, so an answer to a hidden question never counts. The walk
+    stops at the first answer after which a rule that ends the check fires.
+    """
+    shown: list[Question] = []
+    counted: dict[str, tuple[str, ...]] = {}
+    # Answers to the questions that would be shown had the check not ended (equal to `counted` until then).
+    reachable: dict[str, tuple[str, ...]] = {}
+    ended_by: Rule | None = None
+    ended_at: Question | None = None
+    for question in ruleset.questions:
+        if not all(condition.holds(reachable) for condition in question.show_when):
+            continue
+        if question.id in answers:
+            reachable[question.id] = answers[question.id]
+        if ended_by is not None:
+            continue
+        shown.append(question)
+        if question.id in answers:
+            counted[question.id] = answers[question.id]
+            ended_by = next((rule for rule in ruleset._ending_rules if rule.fires(counted)), None)
+            ended_at = question if ended_by is not None else None
+    hidden = [q.id for q in ruleset.questions if q.id in answers and q.id not in counted]
+    unknown = sorted(question_id for question_id in answers if ruleset.question(question_id) is None)
     return Walk(
         shown=tuple(shown),
         counted=counted,
-        upcoming=next((q for q in shown if q.id not in answers), None),
+        upcoming=None if ended_by is not None else next((q for q in shown if q.id not in answers), None),
+        kept=reachable,
+        ignored=(*hidden, *unknown),
+        ended_by=ended_by,
+        ended_at=ended_at,
     )
+
+
+def shown_questions(ruleset: RuleSet, answers: Answers) -> list[Question]:
+    """The questions a patient sees, given the answers so far, in order."""
+    return list(walk(ruleset, answers).shown)
 
 
 def counted_answers(ruleset: RuleSet, answers: Answers) -> dict[str, tuple[str, ...]]:
     """The answers that count: those to shown questions."""
-    return {q.id: answers[q.id] for q in shown_questions(ruleset, answers) if q.id in answers}
+    return walk(ruleset, answers).counted
 
 
 def ignored_answers(ruleset: RuleSet, answers: Answers) -> list[str]:
-    """Answered questions that the skip logic hides, in question order, then any the rule set lacks."""
-    counted = counted_answers(ruleset, answers)
-    hidden = [q.id for q in ruleset.questions if q.id in answers and q.id not in counted]
-    return hidden + sorted(question_id for question_id in answers if ruleset.question(question_id) is None)
+    """Answers that do not count, in question order, then any to questions the rule set lacks."""
+    return list(walk(ruleset, answers).ignored)
 
 
 def next_question(ruleset: RuleSet, answers: Answers) -> Question | None:
-    """The first shown question without an answer, or None when the check is complete."""
-    return next((q for q in shown_questions(ruleset, answers) if q.id not in answers), None)
+    """The first shown question without an answer, or None when the result comes next."""
+    return walk(ruleset, answers).upcoming
 
 
-def evaluate(ruleset: RuleSet, answers: Answers) -> Outcome:
+def evaluate(ruleset: RuleSet, answers: Answers, *, where: Walk | None = None) -> Outcome:
     """Which rules fire on the answers that count, most severe first, then in rule order."""
-    counted = counted_answers(ruleset, answers)
-    fired = [rule for rule in ruleset.rules if rule.fires(counted)]
+    where = where or walk(ruleset, answers)
+    fired = [rule for rule in ruleset.rules if rule.fires(where.counted)]
     fired.sort(key=lambda rule: -rule.level.severity)  # stable: keeps rule order within a level
-    return Outcome(fired=tuple(fired), ignored=tuple(ignored_answers(ruleset, answers)))
+    return Outcome(fired=tuple(fired), ignored=where.ignored, ended_by=where.ended_by)
 
 
 def clean_answer(question: Question, values: Sequence[object]) -> tuple[str, ...]:
@@ -324,6 +361,7 @@ def ruleset_from_document(
             conditions=tuple(_answer_in(c) for c in r["conditions"]),
             rationale=r.get("rationale", ""),
             sources=tuple(r.get("sources", ())),
+            ends_check=bool(r.get("ends_check", False)),
             **texts(r, "rules"),
         )
         for r in document.get("rules", ())

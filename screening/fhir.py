@@ -39,9 +39,26 @@ def questionnaire(document: Mapping[str, Any], *, version: int | None = None, da
     Each "shown when" condition is "the answer is any of these options", and a question needs all
     of its conditions, so a question with several conditions is nested in one group per extra
     condition: a group is enabled by any of its options, and the nesting makes them all required.
+    A rule that ends the check puts every later question in a group that is enabled only when the
+    rule's answer was not given, so a form filler stops where our engine stops.
     """
     options_of = {q["id"]: {o["id"]: o["label"] for o in q["options"]} for q in document.get("questions", [])}
-    items = [_item(question, options_of) for question in document.get("questions", []) if question.get("active", True)]
+    active = [question for question in document.get("questions", []) if question.get("active", True)]
+    endings = _endings_by_trigger(document, [question["id"] for question in active])
+    items: list[dict[str, Any]] = []
+    container = items
+    for question in active:
+        container.append(_item(question, options_of))
+        for rule in endings.get(question["id"], []):
+            # Later questions are enabled only when the answer that ends the check was not given.
+            group: dict[str, Any] = {
+                "linkId": f"unless-{rule['id']}",
+                "type": "group",
+                **_enable_unless(rule, options_of),
+                "item": [],
+            }
+            container.append(group)
+            container = group["item"]
     resource: dict[str, Any] = {
         "resourceType": "Questionnaire",
         "id": "ruxguide-ruxolitinib-cream",
@@ -123,3 +140,40 @@ def _enable_when(condition: Mapping[str, Any], options_of: Mapping[str, Mapping[
         ],
         "enableBehavior": "any",
     }
+
+
+def _endings_by_trigger(document: Mapping[str, Any], order: list[str]) -> dict[str, list[Mapping[str, Any]]]:
+    """Active rules that end the check, by the last question (in order) they read: where they can fire."""
+    position = {question_id: index for index, question_id in enumerate(order)}
+    endings: dict[str, list[Mapping[str, Any]]] = {}
+    for rule in document.get("rules", []):
+        questions = [c["question"] for c in rule.get("conditions", [])]
+        if not rule.get("ends_check") or not rule.get("active", True) or not questions:
+            continue
+        if all(question in position for question in questions):
+            endings.setdefault(max(questions, key=position.__getitem__), []).append(rule)
+    return endings
+
+
+def _enable_unless(rule: Mapping[str, Any], options_of: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """enableWhen for "this rule did not fire".
+
+    With one condition that is exact: the answer is none of its options. With several it is "some
+    condition fails", written per option with "any", which is exact when each condition names one
+    option (FHIR's enableWhen cannot nest "and" inside "or" without an expression language).
+    """
+    conditions = rule["conditions"]
+    checks = [
+        {
+            "question": condition["question"],
+            "operator": "!=",
+            "answerCoding": {
+                "system": OPTION_SYSTEM,
+                "code": option,
+                "display": options_of.get(condition["question"], {}).get(option, option),
+            },
+        }
+        for condition in conditions
+        for option in condition["options"]
+    ]
+    return {"enableWhen": checks, "enableBehavior": "all" if len(conditions) == 1 else "any"}

@@ -175,6 +175,20 @@ class Rule(models.Model):
     next_steps = models.TextField("what to do next")
     next_steps_zh_hans = chinese_text("what to do next")
     next_steps_zh_hans_checked = translation_checked()
+    education_text = models.TextField(
+        "general statement (education page)",
+        blank=True,
+        help_text="How the education page describes this caution to any reader, e.g. 'If you are pregnant, …'. "
+        "Never 'You said …': that is for the result page.",
+    )
+    education_text_zh_hans = chinese_text("general statement")
+    education_text_zh_hans_checked = translation_checked()
+    ends_check = models.BooleanField(
+        "ends the check",
+        default=False,
+        help_text="When this rule fires, no later question is asked: the patient goes straight to the result. "
+        "Use it for warning signs that need help at once.",
+    )
     rationale = models.TextField("clinician rationale", blank=True)
     # Source's ordering (the document's order) is what an export lists a rule's sources in.
     sources = models.ManyToManyField(Source, blank=True, related_name="rules")
@@ -225,6 +239,20 @@ class Scenario(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DefaultContentVersion(models.Model):
+    """Which version of the shipped default content the draft was loaded from or last updated to."""
+
+    version = models.PositiveIntegerField(unique=True)
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = "default content version"
+
+    def __str__(self) -> str:
+        return f"default content version {self.version}"
 
 
 class PublishedRuleSetQuerySet(models.QuerySet):

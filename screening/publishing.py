@@ -134,12 +134,14 @@ def draft_document() -> dict[str, Any]:
                 "title": r.title,
                 "level": r.level,
                 "active": r.active,
+                "ends_check": r.ends_check,
                 "conditions": [
                     {"question": c.question.identifier, "options": _option_ids(c.question, c.options.all())}
                     for c in r.conditions.all()
                 ],
                 "message": r.message,
                 "next_steps": r.next_steps,
+                "education_text": r.education_text,
                 **translations_of(r, "rules"),
                 "rationale": r.rationale,
                 "sources": [s.code for s in r.sources.all()],
@@ -241,7 +243,9 @@ def load_document(document: dict[str, Any], *, reason: str) -> None:
                 level=r["level"],
                 message=r.get("message", ""),
                 next_steps=r.get("next_steps", ""),
+                education_text=r.get("education_text", ""),
                 **translation_fields(r, "rules"),
+                ends_check=r.get("ends_check", False),
                 rationale=r.get("rationale", ""),
                 active=r.get("active", True),
                 order=(i + 1) * 10,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.sessions.backends.base import SessionBase
 
-from screening.engine import AnswerError, RuleSet, clean_answer, counted_answers
+from screening.engine import AnswerError, RuleSet, clean_answer, walk
 
 SESSION_KEY = "visit"
 # A clinician's walk through the draft never mixes with a patient's visit in the same browser.
@@ -38,7 +38,7 @@ def load_visit(session: SessionBase, ruleset: RuleSet, *, key: str = SESSION_KEY
             answers[question_id] = clean_answer(question, values)
         except AnswerError:
             continue
-    answers = counted_answers(ruleset, answers)
+    answers = walk(ruleset, answers).kept
     changed = stored.get("version") != ruleset.version
     visit = Visit(answers=answers, started=True, rules_changed=changed)
     if changed:
@@ -52,10 +52,14 @@ def save_visit(
     visit: Visit,
     *,
     key: str = SESSION_KEY,
-    counted: dict[str, tuple[str, ...]] | None = None,
+    kept: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
-    """Store the answers that count (those to shown questions) against the live version."""
-    answers = counted_answers(ruleset, visit.answers) if counted is None else counted
+    """Store the answers worth keeping against the live version.
+
+    Those are the answers that count, and those after an answer that ended the check, which count
+    again if the patient changes that answer; answers the skip logic hides are dropped.
+    """
+    answers = walk(ruleset, visit.answers).kept if kept is None else kept
     session[key] = {"version": ruleset.version, "answers": {q: list(v) for q, v in answers.items()}}
 
 
