@@ -202,8 +202,8 @@ def _preferred_start_page(request: HttpRequest) -> str:
         return _url(request, "start")
 
 
-# The pages a patient can open at an address (the switch and "clear my answers" only take a form post).
-PAGES = frozenset({"start", "begin", "question", "check_answers", "result", "result_print", "education"})
+# The pages a patient can open at an address (the switch only takes a form post).
+PAGES = frozenset({"start", "begin", "question", "check_answers", "result", "result_print", "education", "clear"})
 
 
 def _same_page_in(request: HttpRequest, address: str, language: str) -> str:
@@ -288,20 +288,13 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             link=_continue_url(request, ruleset, visit),
             link_text=_("Go to your next question"),
         )
-    shown = shown_questions(ruleset, visit.answers)
-    if not visit.started and current is not shown[0]:
-        return _problem(
-            request,
-            status=400,
-            title=_("Your answers are no longer here"),
-            message=_(
-                "To protect your privacy, we keep answers only until you close your browser or for a few "
-                "hours. Please start again."
-            ),
-            link=_url(request, "begin"),
-            link_text=_("Start again"),
-        )
-    if current not in shown:
+    where = walk(ruleset, visit.answers)
+    if not visit.started and current is not where.shown[0]:
+        return _not_started(request)
+    if current not in where.shown:
+        if where.ended_by is not None:
+            # The check ended at an earlier answer: what to do now comes before any other question.
+            return HttpResponseRedirect(_url(request, "result"))
         return _problem(
             request,
             status=404,
@@ -310,7 +303,7 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
             link=_continue_url(request, ruleset, visit),
             link_text=_("Go to your next question"),
         )
-    earlier_unanswered = [q for q in shown[: shown.index(current)] if q.id not in visit.answers]
+    earlier_unanswered = [q for q in where.shown[: where.shown.index(current)] if q.id not in visit.answers]
     if earlier_unanswered:
         return _problem(
             request,
@@ -322,7 +315,7 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
         )
 
     if request.method != "POST":
-        return _question_page(request, ruleset, visit, current, change=change)
+        return _question_page(request, ruleset, visit, current, change=change, shown=where.shown)
     submitted = request.POST.getlist(current.id)
     try:
         answer = clean_answer(current, submitted)
@@ -335,17 +328,61 @@ def question(request: HttpRequest, question_id: str) -> HttpResponse:
 
     visit.answers[current.id] = answer
     where = walk(ruleset, visit.answers)
-    visit.answers = where.counted
-    save_visit(request.session, ruleset, visit, key=_visit_key(request), counted=where.counted)
+    visit.answers = where.kept
+    save_visit(request.session, ruleset, visit, key=_visit_key(request), kept=where.kept)
     upcoming = where.upcoming
-    next_url = _question_url(request, upcoming, change=change) if upcoming else _url(request, "check_answers")
+    if upcoming is not None:
+        next_url = _question_url(request, upcoming, change=change)
+    elif where.ended_by is not None:
+        # A rule that ends the check fired: what to do now, with no check-your-answers page between.
+        next_url = _url(request, "result")
+    else:
+        next_url = _check_answers_url(request, changed=current if change else None)
     if not request.htmx:
         return HttpResponseRedirect(next_url)
     # With htmx, answer with the next page's partial straight away (one round trip, not two) and
     # push its address, so the URL, reload and the back button behave as after the redirect.
-    if upcoming is None:
-        return _check_answers_page(request, ruleset, visit, push_url=next_url)
-    return _question_page(request, ruleset, visit, upcoming, change=change, push_url=next_url, shown=where.shown)
+    if upcoming is not None:
+        return _question_page(request, ruleset, visit, upcoming, change=change, push_url=next_url, shown=where.shown)
+    if where.ended_by is not None:
+        return _result_page(request, ruleset, visit, push_url=next_url)
+    return _check_answers_page(request, ruleset, visit, push_url=next_url, changed=current if change else None)
+
+
+def _not_started(request: HttpRequest) -> HttpResponse:
+    """A question link opened with no visit: a first visit is sent to the start; an old one is told why."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return _problem(
+            request,
+            status=400,
+            title=_("Start the check"),
+            message=_(
+                "This link goes to a question partway through the check. Please start from the first "
+                "question. It takes about 3 minutes."
+            ),
+            link=_url(request, "begin"),
+            link_text=_("Start the check"),
+        )
+    return _problem(
+        request,
+        status=400,
+        title=_("Your answers are no longer here"),
+        message=_(
+            "To protect your privacy, we keep answers only until you close your browser or for a few "
+            "hours. Please start again."
+        ),
+        link=_url(request, "begin"),
+        link_text=_("Start again"),
+    )
+
+
+CHANGED_PARAM = "changed"
+
+
+def _check_answers_url(request: HttpRequest, *, changed: Question | None = None) -> str:
+    """Check your answers; after a change, with focus on the changed row (the fragment does it without JavaScript)."""
+    url = _url(request, "check_answers")
+    return f"{url}?{CHANGED_PARAM}={changed.id}#answer-{changed.id}" if changed else url
 
 
 def _question_page(
@@ -448,14 +485,25 @@ def check_answers(request: HttpRequest) -> HttpResponse:
     loaded = _completed_visit(request)
     if isinstance(loaded, HttpResponse):
         return loaded
-    return _check_answers_page(request, *loaded)
+    ruleset, visit = loaded
+    where = walk(ruleset, visit.answers)
+    if where.ended_by is not None:
+        return HttpResponseRedirect(_url(request, "result"))
+    changed = ruleset.question(request.GET.get(CHANGED_PARAM, ""))
+    return _check_answers_page(request, ruleset, visit, changed=changed if changed in where.shown else None)
 
 
 def _check_answers_page(
-    request: HttpRequest, ruleset: RuleSet, visit: Visit, *, push_url: str | None = None
+    request: HttpRequest,
+    ruleset: RuleSet,
+    visit: Visit,
+    *,
+    push_url: str | None = None,
+    changed: Question | None = None,
 ) -> HttpResponse:
     rows = _answer_rows(request, ruleset, visit)
-    return _page(request, "screening/check_answers.html", _("Check your answers"), {"rows": rows}, push_url=push_url)
+    context = {"rows": rows, "changed": changed.id if changed else ""}
+    return _page(request, "screening/check_answers.html", _("Check your answers"), context, push_url=push_url)
 
 
 def _answer_rows(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> list[dict[str, Any]]:
@@ -466,6 +514,7 @@ def _answer_rows(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> list[d
             "change_url": _question_url(request, q, change=True),
         }
         for q in shown_questions(ruleset, visit.answers)
+        if q.id in visit.answers
     ]
 
 
@@ -476,12 +525,17 @@ def result(request: HttpRequest) -> HttpResponse:
     loaded = _completed_visit(request)
     if isinstance(loaded, HttpResponse):
         return loaded
-    ruleset, visit = loaded
-    return _page(request, "screening/result.html", _("Your result"), _result_context(ruleset, visit))
+    return _result_page(request, *loaded)
 
 
-def _result_context(ruleset: RuleSet, visit: Visit) -> dict[str, Any]:
-    outcome = evaluate(ruleset, visit.answers)
+def _result_page(request: HttpRequest, ruleset: RuleSet, visit: Visit, *, push_url: str | None = None) -> HttpResponse:
+    context = _result_context(request, ruleset, visit)
+    return _page(request, "screening/result.html", _("Your result"), context, push_url=push_url)
+
+
+def _result_context(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> dict[str, Any]:
+    where = walk(ruleset, visit.answers)
+    outcome = evaluate(ruleset, visit.answers, where=where)
     groups = [
         {
             "level": level,
@@ -491,19 +545,36 @@ def _result_context(ruleset: RuleSet, visit: Visit) -> dict[str, Any]:
         }
         for level, rules in outcome.by_level()
     ]
+    ended_at = where.ended_at
     return {
         "ruleset": ruleset,
         "outcome": outcome,
         "scenario_query": urlencode(
             {
-                "answers": json.dumps({q: list(v) for q, v in visit.answers.items()}),
+                "answers": json.dumps({q: list(v) for q, v in where.counted.items()}),
                 "expected_overall": outcome.overall,
                 "expected_rules": ",".join(rule.id for rule in outcome.fired),
             }
         ),
         "groups": groups,
+        # On screen, the rule that ended the check leads the page, so it is not repeated below.
+        "cautions": [
+            {**group, "rules": rules}
+            for group in groups
+            if (rules := [item for item in group["rules"] if item["rule"] is not outcome.ended_by])
+        ],
         "headline_level": outcome.fired[0].level if outcome.fired else None,
         "how_to_use": ruleset.section("how_to_use"),
+        "ended": (
+            {
+                "rule": outcome.ended_by,
+                "question": ended_at,
+                "answer": " / ".join(o.label for v in where.counted[ended_at.id] if (o := ended_at.option(v))),
+                "change_url": _question_url(request, ended_at),
+            }
+            if outcome.ended_by is not None and ended_at is not None
+            else None
+        ),
     }
 
 
@@ -511,12 +582,21 @@ def _visit_key(request: HttpRequest) -> str:
     return PREVIEW_SESSION_KEY if _in_preview(request) else SESSION_KEY
 
 
-@require_POST
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@vary_on_headers("HX-Request")
 def clear(request: HttpRequest) -> HttpResponse:
-    clear_visit(request.session, key=_visit_key(request))
-    messages.success(request, _("Your answers have been cleared from this browser."))
-    response = HttpResponseRedirect(_url(request, "start"))
-    return response
+    """ "Clear my answers": a GET asks to confirm (so it is never pressed by mistake), the POST clears."""
+    if request.method == "POST":
+        clear_visit(request.session, key=_visit_key(request))
+        messages.success(request, _("Your answers have been cleared from this browser."))
+        return HttpResponseRedirect(_url(request, "start"))
+    with contextlib.suppress(PublishedRuleSet.DoesNotExist):
+        request.ruleset = current_ruleset()  # type: ignore[attr-defined]  # the warning signs beside it
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    back_url = _same_page_in(request, request.GET.get("next", ""), language) or _url(request, "start")
+    context = {"back_url": back_url}
+    return _page(request, "screening/clear.html", _("Clear your answers?"), context)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -547,7 +627,7 @@ def result_print(request: HttpRequest) -> HttpResponse:
     if isinstance(loaded, HttpResponse):
         return loaded
     ruleset, visit = loaded
-    context = _result_context(ruleset, visit)
+    context = _result_context(request, ruleset, visit)
     context["rows"] = _answer_rows(request, ruleset, visit)
     context["printed_on"] = timezone.localdate()
     return _page(request, "screening/result_print.html", _("Your result to print"), context)
