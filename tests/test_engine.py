@@ -39,6 +39,8 @@ FAST = settings(max_examples=200, deadline=None)
 # ---------------------------------------------------------------------------------------------
 
 ADULT_AGES = ("12_to_17", "18_to_64", "65_or_over")
+# Pregnancy and breastfeeding are asked of 12 to 64 year olds (version 2).
+CHILDBEARING_AGES = ("12_to_17", "18_to_64")
 STARTED = ("under_8_weeks", "8_weeks_or_more")
 
 # question id -> (options in order, multiple, show_when as {question: options})
@@ -47,8 +49,8 @@ FACTS_QUESTIONS: dict[str, tuple[tuple[str, ...], bool, dict[str, set[str]]]] = 
     "condition": (("atopic_dermatitis", "vitiligo", "psoriasis", "other", "not_sure"), False, {}),
     "age_group": (("under_2", "2_to_11", "12_to_17", "18_to_64", "65_or_over"), False, {}),
     "allergy": (("yes", "no", "not_sure"), False, {}),
-    "pregnancy": (("pregnant", "trying", "could_be", "no"), False, {"age_group": set(ADULT_AGES)}),
-    "breastfeeding": (("yes", "no"), False, {"age_group": set(ADULT_AGES)}),
+    "pregnancy": (("pregnant", "trying", "could_be", "no"), False, {"age_group": set(CHILDBEARING_AGES)}),
+    "breastfeeding": (("yes", "no"), False, {"age_group": set(CHILDBEARING_AGES)}),
     "weakened_immunity": (("yes", "no", "not_sure"), False, {}),
     "other_medicines": (
         (
@@ -66,7 +68,7 @@ FACTS_QUESTIONS: dict[str, tuple[tuple[str, ...], bool, dict[str, set[str]]]] = 
     "infection_now": (("yes", "no", "not_sure"), False, {}),
     "infection_history": (("tuberculosis", "hepatitis_b_or_c", "shingles", "fungal_region", "none"), True, {}),
     "health_conditions": (
-        ("heart_or_stroke", "blood_clots", "cancer", "smoker", "diabetes", "lung_disease", "none"),
+        ("heart_or_stroke", "blood_clots", "cancer", "smoker", "diabetes", "lung_disease", "high_cholesterol", "none"),
         True,
         {},
     ),
@@ -75,7 +77,7 @@ FACTS_QUESTIONS: dict[str, tuple[tuple[str, ...], bool, dict[str, set[str]]]] = 
     "treatment_stage": (("not_started", "under_8_weeks", "8_weeks_or_more"), False, {}),
     "amount": (("within_limit", "over_limit", "not_sure"), False, {"treatment_stage": set(STARTED)}),
     "side_effects": (
-        ("skin_reaction", "infection_signs", "bleeding_bruising_tiredness", "none"),
+        ("skin_reaction", "infection_signs", "shingles_or_cold_sores", "bleeding_bruising_tiredness", "none"),
         True,
         {"treatment_stage": set(STARTED)},
     ),
@@ -97,6 +99,7 @@ FACTS_RULES: dict[str, tuple[str, dict[str, set[str]]]] = {
     "other-skin-medicines": ("talk_first", {"other_medicines": {"steroid_on_skin", "other_skin_products"}}),
     "cyp3a4-inhibitors": ("talk_first", {"other_medicines": {"strong_cyp3a4_inhibitors"}}),
     "active-infection": ("talk_first", {"infection_now": {"yes", "not_sure"}}),
+    "infection-while-using": ("stop_and_call", {"infection_now": {"yes"}, "treatment_stage": set(STARTED)}),
     "infection-history": (
         "talk_first",
         {"infection_history": {"tuberculosis", "hepatitis_b_or_c", "shingles", "fungal_region"}},
@@ -104,6 +107,7 @@ FACTS_RULES: dict[str, tuple[str, dict[str, set[str]]]] = {
     "heart-clot-risk": ("talk_first", {"health_conditions": {"heart_or_stroke", "blood_clots", "smoker"}}),
     "cancer-history": ("talk_first", {"health_conditions": {"cancer"}}),
     "diabetes-or-lung-disease": ("talk_first", {"health_conditions": {"diabetes", "lung_disease"}}),
+    "high-cholesterol": ("take_care", {"health_conditions": {"high_cholesterol"}}),
     "older-adult": ("take_care", {"age_group": {"65_or_over"}}),
     "older-adult-with-conditions": (
         "talk_first",
@@ -118,16 +122,21 @@ FACTS_RULES: dict[str, tuple[str, dict[str, set[str]]]] = {
     "not-approved-condition": ("talk_first", {"condition": {"psoriasis", "other", "not_sure"}}),
     "broken-or-infected-skin": ("talk_first", {"skin_to_treat": {"broken_or_infected"}}),
     "eyes-mouth-mucosa": ("take_care", {"skin_to_treat": {"near_eyes_mouth_genitals"}}),
-    "large-area": ("talk_first", {"area_size": {"more_than_20_palms"}}),
+    "large-area": (
+        "talk_first",
+        {"condition": {"atopic_dermatitis", "psoriasis", "other", "not_sure"}, "area_size": {"more_than_20_palms"}},
+    ),
     "vitiligo-large-area": (
         "talk_first",
         {"condition": {"vitiligo"}, "area_size": {"10_to_20_palms", "more_than_20_palms"}},
     ),
     "area-unsure": ("take_care", {"area_size": {"not_sure"}}),
     "long-term-use": ("take_care", {"treatment_stage": {"8_weeks_or_more"}}),
+    "eczema-long-use": ("talk_first", {"condition": {"atopic_dermatitis"}, "treatment_stage": {"8_weeks_or_more"}}),
     "over-weekly-limit": ("talk_first", {"amount": {"over_limit", "not_sure"}}),
     "skin-reaction": ("stop_and_call", {"side_effects": {"skin_reaction"}}),
     "infection-signs": ("stop_and_call", {"side_effects": {"infection_signs"}}),
+    "shingles-signs": ("stop_and_call", {"side_effects": {"shingles_or_cold_sores"}}),
     "blood-count-signs": ("stop_and_call", {"side_effects": {"bleeding_bruising_tiredness"}}),
 }
 
@@ -220,11 +229,18 @@ def test_it_hides_pregnancy_and_breastfeeding_for_young_children(age: str) -> No
     assert "weakened_immunity" in shown
 
 
-@pytest.mark.parametrize("age", ADULT_AGES)
-def test_it_shows_pregnancy_and_breastfeeding_from_age_12(age: str) -> None:
+@pytest.mark.parametrize("age", CHILDBEARING_AGES)
+def test_it_shows_pregnancy_and_breastfeeding_from_age_12_to_64(age: str) -> None:
     shown = shown_ids(DEFAULT, {"age_group": (age,)})
     assert "pregnancy" in shown
     assert "breastfeeding" in shown
+
+
+def test_it_does_not_ask_people_65_or_over_about_pregnancy_or_breastfeeding() -> None:
+    shown = shown_ids(DEFAULT, {"age_group": ("65_or_over",)})
+    assert "pregnancy" not in shown
+    assert "breastfeeding" not in shown
+    assert "weakened_immunity" in shown
 
 
 def test_it_hides_pregnancy_and_breastfeeding_until_the_age_is_known() -> None:
@@ -647,6 +663,17 @@ def test_every_rule_of_facts_md_is_active_with_its_level_and_conditions(rule_id:
     assert rule.level == level
     assert {c.question: set(c.options) for c in rule.conditions} == conditions
     assert len(rule.conditions) == len(conditions)
+
+
+def test_only_the_warning_signs_rule_ends_the_check() -> None:
+    assert [rule.id for rule in DEFAULT.rules if rule.ends_check] == ["urgent-symptoms"]
+
+
+def test_large_area_never_fires_for_vitiligo_so_a_patient_sees_one_limit() -> None:
+    for area in ("10_to_20_palms", "more_than_20_palms"):
+        fired = fired_ids(DEFAULT, patient(condition=("vitiligo",), area_size=(area,)))
+        assert "large-area" not in fired
+        assert "vitiligo-large-area" in fired
 
 
 def test_the_default_rules_keep_the_order_of_facts_md() -> None:
