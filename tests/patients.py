@@ -39,9 +39,10 @@ HEALTHY_ADULT: dict[str, tuple[str, ...]] = {
     "side_effects": ("none",),
 }
 
-# A patient for whom rules of all five levels fire (the other questions as the healthy adult).
-EVERY_LEVEL: dict[str, tuple[str, ...]] = {
-    "urgent_symptoms": ("yes",),
+# A patient for whom rules of every level below `urgent` fire (the other questions as the healthy
+# adult). "Yes" to the warning signs ends the check, so no patient meets `urgent` beside another level.
+EVERY_LEVEL_BELOW_URGENT: dict[str, tuple[str, ...]] = {
+    "urgent_symptoms": ("no",),
     "allergy": ("yes",),
     "infection_now": ("not_sure",),
     "skin_to_treat": ("near_eyes_mouth_genitals",),

@@ -60,7 +60,7 @@ Value = str | Sequence[str]
 # An adult with eczema, a few weeks into treatment: every question of the check is asked.
 HEALTHY_ADULT: dict[str, Value] = dict(as_form_values(patients.HEALTHY_ADULT))
 # A patient for whom rules of all five levels fire.
-EVERY_LEVEL: dict[str, Value] = dict(as_form_values(patients.EVERY_LEVEL))
+EVERY_LEVEL_BELOW_URGENT: dict[str, Value] = dict(as_form_values(patients.EVERY_LEVEL_BELOW_URGENT))
 # The first answers of a visit, in the order the check asks them.
 EARLY_STEPS: list[tuple[str, Value]] = [
     ("urgent_symptoms", "no"),
@@ -367,13 +367,13 @@ def question_partial(client: Client) -> tuple[HttpResponse, str]:
 
 @chinese_page("check your answers")
 def check_answers_page(client: Client) -> tuple[HttpResponse, str]:
-    complete(client, CHINESE, **EVERY_LEVEL)
+    complete(client, CHINESE, **EVERY_LEVEL_BELOW_URGENT)
     return expect(client.get("/zh-hans/check/answers/"), 200), zh("Check your answers")
 
 
 @chinese_page("result with cautions")
 def result_with_cautions(client: Client) -> tuple[HttpResponse, str]:
-    complete(client, CHINESE, **EVERY_LEVEL)
+    complete(client, CHINESE, **EVERY_LEVEL_BELOW_URGENT)
     return expect(client.get("/zh-hans/check/result/"), 200), zh("Your result")
 
 
@@ -391,7 +391,7 @@ def result_without_cautions(client: Client) -> tuple[HttpResponse, str]:
 
 @chinese_page("printable result")
 def printable_result(client: Client) -> tuple[HttpResponse, str]:
-    complete(client, CHINESE, **EVERY_LEVEL)
+    complete(client, CHINESE, **EVERY_LEVEL_BELOW_URGENT)
     return expect(client.get("/zh-hans/check/result/print/"), 200), zh("Your result to print")
 
 
@@ -705,7 +705,7 @@ def test_answers_given_in_english_are_all_there_in_chinese_and_after_switching_b
 
 
 def test_switching_language_on_the_result_keeps_the_same_outcome(client: Client, published_rules):
-    complete(client, ENGLISH, **EVERY_LEVEL)
+    complete(client, ENGLISH, **EVERY_LEVEL_BELOW_URGENT)
     english = read(client.get("/check/result/"))
     response = switch_language(client, CHINESE, "/check/result/")
     assert response["Location"] == "/zh-hans/check/result/"
@@ -740,8 +740,8 @@ def test_every_question_has_the_same_field_names_and_option_values_in_both_langu
 
 @pytest.mark.parametrize(
     "overrides",
-    [EVERY_LEVEL, {}, {"age_group": "2_to_11", "condition": "vitiligo"}, {"side_effects": ["skin_reaction"]}],
-    ids=["every level", "no cautions", "child with vitiligo", "skin reaction"],
+    [EVERY_LEVEL_BELOW_URGENT, {}, {"age_group": "2_to_11", "condition": "vitiligo"}, {"side_effects": ["skin_reaction"]}],
+    ids=["every level below urgent", "no cautions", "child with vitiligo", "skin reaction"],
 )
 @pytest.mark.parametrize("page", ["result", "result_print"])
 def test_the_result_names_the_same_rules_and_levels_in_both_languages(published_rules, overrides, page):
@@ -763,7 +763,7 @@ def run_screen(monkeypatch: pytest.MonkeyPatch, answers: Mapping[str, Value]) ->
     return out.getvalue()
 
 
-@pytest.mark.parametrize("overrides", [EVERY_LEVEL, {}, {"age_group": "2_to_11", "pregnancy": "pregnant"}])
+@pytest.mark.parametrize("overrides", [EVERY_LEVEL_BELOW_URGENT, {}, {"age_group": "2_to_11", "pregnancy": "pregnant"}])
 def test_the_screen_command_prints_the_same_identifiers_in_chinese(
     published_rules: RuleSet, monkeypatch: pytest.MonkeyPatch, overrides: dict[str, Value]
 ):

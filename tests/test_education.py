@@ -69,11 +69,24 @@ def test_editing_a_rules_wording_in_the_admin_changes_the_education_page(
     rule = Rule.objects.get(identifier="breastfeeding")
     url = reverse("admin:screening_rule_change", args=[rule.pk])
     data = admin_form_data(admin_client.get(url))
-    data["message"] = "Wording a clinician just changed about breastfeeding."
+    data["education_text"] = "Wording a clinician just changed about breastfeeding."
     assert admin_client.post(url, data).status_code == 302
     assert "Wording a clinician just changed about breastfeeding." not in page_text(client)
     publish(note="New breastfeeding wording")
     assert "Wording a clinician just changed about breastfeeding." in page_text(client)
+
+
+def test_it_describes_each_rule_in_general_terms_never_as_if_the_reader_had_answered(
+    client: Client, published_rules: RuleSet
+) -> None:
+    page = page_text(client)
+    for rule in published_rules.rules:
+        assert rule.education_text, f"{rule.id} has no general statement"
+        assert rule.education_text in page, rule.id
+    visible = re.sub(r"<[^>]+>", " ", page)
+    assert not re.search(r"\byou said\b", visible, re.IGNORECASE)
+    zh = client.get("/zh-hans/about-the-cream/").content.decode()
+    assert "您说" not in zh
 
 
 def test_it_never_promises_safety(client: Client, published_rules: RuleSet) -> None:

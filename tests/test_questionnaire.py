@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.http import HttpResponse
@@ -471,10 +472,27 @@ def test_it_accepts_an_answer_with_its_csrf_token(client, published_rules):
     assert stored_answers(strict) == {"urgent_symptoms": ["no"]}
 
 
+def expire_the_session(client: Client) -> None:
+    """The browser still sends a session cookie, but the server no longer accepts it (too old)."""
+    client.cookies[settings.SESSION_COOKIE_NAME] = "a-session-that-has-expired"
+
+
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_it_explains_an_expired_session_on_a_later_question_with_400(client, published_rules, method):
+    expire_the_session(client)
     response = getattr(client, method)(question_url("age_group"), {"age_group": "18_to_64"})
     assert_problem(response, 400, "Your answers are no longer here")
+    assert 'href="/check/"' in text(response)
+    assert stored_answers(client) == {}
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_first_visit_to_a_question_link_is_asked_to_start_the_check_not_told_answers_expired(
+    client, published_rules, method
+):
+    response = getattr(client, method)(question_url("age_group"), {"age_group": "18_to_64"})
+    assert_problem(response, 400, "Start the check")
+    assert "no longer here" not in text(response)
     assert 'href="/check/"' in text(response)
     assert stored_answers(client) == {}
 
@@ -483,6 +501,7 @@ def test_it_explains_an_expired_session_on_a_later_question_with_400(client, pub
 def test_it_explains_an_expired_session_on_a_question_that_earlier_answers_reveal_with_400(
     client, published_rules, question_id
 ):
+    expire_the_session(client)
     question = published_rules.question(question_id)
     response = client.post(question_url(question_id), {question_id: question.option_ids[-1]})
     assert_problem(response, 400, "Your answers are no longer here")
@@ -645,7 +664,11 @@ def test_it_returns_to_check_your_answers_after_a_change(client, published_rules
     complete(client)
     response = client.post(question_url("condition", change=True), {"condition": "vitiligo"})
     assert response.status_code == 302
-    assert response["Location"] == "/check/answers/"
+    # The changed row takes focus: by its fragment without JavaScript.
+    assert response["Location"] == "/check/answers/?changed=condition#answer-condition"
+    page = text(client.get(response["Location"]))
+    assert re.search(r'<div class="summary-row" id="answer-condition" tabindex="-1" data-focus-on-swap>', page)
+    assert page.count("data-focus-on-swap") == 1
     assert stored_answers(client)["condition"] == ["vitiligo"]
 
 
@@ -656,13 +679,13 @@ def test_it_asks_a_question_revealed_by_a_change_before_returning(client, publis
     response = client.post(response["Location"], {"pregnancy": "no"})
     assert response["Location"] == "/check/question/breastfeeding/?change=1"
     response = client.post(response["Location"], {"breastfeeding": "no"})
-    assert response["Location"] == "/check/answers/"
+    assert response["Location"] == "/check/answers/?changed=breastfeeding#answer-breastfeeding"
 
     response = client.post(question_url("treatment_stage", change=True), {"treatment_stage": "under_8_weeks"})
     assert response["Location"] == "/check/question/amount/?change=1"
     answer(client, [("amount", "within_limit")], change=True)
     response = answer(client, [("side_effects", ["none"])], change=True)
-    assert response["Location"] == "/check/answers/"
+    assert response["Location"] == "/check/answers/?changed=side_effects#answer-side_effects"
     assert client.get("/check/answers/").status_code == 200
 
 
@@ -690,14 +713,14 @@ PATIENTS: dict[str, tuple[dict[str, Value], str, list[str]]] = {
         "do_not_use",
         ["vitiligo-under-12", "child-2-to-11"],
     ),
-    "every_level": (
-        as_form_values(patients.EVERY_LEVEL),
-        "urgent",
+    "every_level_below_urgent": (
+        as_form_values(patients.EVERY_LEVEL_BELOW_URGENT),
+        "stop_and_call",
         [
-            "urgent-symptoms",
             "blood-count-signs",
             "allergy",
             "active-infection",
+            "eczema-long-use",
             "eyes-mouth-mucosa",
             "long-term-use",
         ],
@@ -732,30 +755,31 @@ def test_it_shows_the_result_with_its_level_and_every_fired_rule_most_severe_fir
     assert "How to use the cream" in page
     assert "This check does not replace your clinician" in page
     assert re.search(r'<a [^>]*href="/check/result/print/"[^>]*>Print this result</a>', page)
-    assert re.search(r'<form [^>]*method="post" action="/check/clear/"', page)
+    assert re.search(r'<a href="/check/clear/\?next=/check/result/">Clear my answers</a>', page)
     assert "Clear my answers" in page
 
 
-def test_it_groups_the_result_in_severity_order_across_all_five_levels(client, published_rules):
-    overrides, _, _ = PATIENTS["every_level"]
+def test_it_groups_the_result_in_severity_order_across_the_four_levels_below_urgent(client, published_rules):
+    overrides, _, _ = PATIENTS["every_level_below_urgent"]
     complete(client, **overrides)
     levels = [level for level, _ in result_groups(text(client.get("/check/result/")))]
-    assert levels == SEVERITY_ORDER
+    assert levels == SEVERITY_ORDER[1:]
 
 
 def test_it_never_calls_a_result_without_cautions_safe(client, published_rules):
     complete(client)
     page = text(client.get("/check/result/"))
     assert re.search(r'data-level="none"', page)
-    assert "We found no cautions from your answers" in page
+    assert "Your answers did not match any caution in this check" in page
+    assert "does not mean there is nothing to watch for" in page
     assert not re.search(r"\bsafe\b", page, re.IGNORECASE)
     assert 'class="level-group' not in page
     printable = text(client.get("/check/result/print/"))
     assert not re.search(r"\bsafe\b", printable, re.IGNORECASE)
-    assert "no cautions found" in printable
+    assert "the answers did not match any caution" in printable
 
 
-@pytest.mark.parametrize("key", ["do_not_use", "every_level", "none"])
+@pytest.mark.parametrize("key", ["do_not_use", "every_level_below_urgent", "none"])
 def test_it_prints_every_answer_and_the_fired_rules(client, published_rules, key):
     overrides, level, rules = PATIENTS[key]
     asked = complete(client, **overrides)
@@ -803,11 +827,21 @@ def test_it_clears_the_answers_and_goes_back_to_the_start(client, published_rule
     assert client.get("/check/result/").status_code == 409
 
 
-def test_it_refuses_to_clear_answers_with_get(client, published_rules):
+def test_clearing_answers_with_get_only_asks_to_confirm_and_clears_nothing(client, published_rules):
     answer(client, EARLY_ADULT_STEPS[:2])
-    response = client.get("/check/clear/")
-    assert response.status_code == 405
+    response = client.get("/check/clear/?next=/check/question/age_group/")
+    assert response.status_code == 200
+    page = text(response)
+    assert "Clear your answers?" in page
+    assert re.search(r'<form method="post" action="/check/clear/">', page)
+    assert 'href="/check/question/age_group/"' in page
     assert stored_answers(client) == expected_answers(EARLY_ADULT_STEPS[:2])
+
+
+def test_the_confirmation_never_sends_a_patient_back_to_another_site(client, published_rules):
+    page = text(client.get("/check/clear/?next=https://example.org/"))
+    assert "example.org" not in page
+    assert 'href="/"' in page
 
 
 # ---------------------------------------------------------------------------------------------
