@@ -53,7 +53,8 @@ def patient(**changes: str | tuple[str, ...] | None) -> Answers:
 
 # level -> (answers, the one rule facts.md says fires for them)
 PATIENT_FOR_LEVEL: dict[str, tuple[Answers, str | None]] = {
-    "urgent": (patient(urgent_symptoms="yes"), "urgent-symptoms"),
+    # "Yes" to the warning signs ends the check: nothing more is asked.
+    "urgent": ({"urgent_symptoms": ("yes",)}, "urgent-symptoms"),
     "stop_and_call": (
         patient(treatment_stage="under_8_weeks", amount="within_limit", side_effects="skin_reaction"),
         "skin-reaction",
@@ -128,13 +129,16 @@ def walk_to_answers(page: Page, answers: Answers, *, javascript: bool = True) ->
     return asked
 
 
-def post_answers(page: Page, answers: Answers, *, then: str = "/check/answers/", site: str = "") -> None:
+def post_answers(page: Page, answers: Answers, *, then: str | None = None, site: str = "") -> None:
     """Send the answers as the question forms would, without the browser walking each page.
 
     For tests about a later page, not the steps. The page's context keeps the session cookie, and
     each answer must lead to the next question in the patient's order, and the last one to `then`.
-    `site` is "/preview" to answer the draft in the clinicians' preview.
+    `site` is "/preview" to answer the draft in the clinicians' preview. By default the last answer
+    leads to check your answers, or to the result when it ends the check ("yes" to the warning signs).
     """
+    if then is None:
+        then = "/check/result/" if answers.get("urgent_symptoms") == ("yes",) else "/check/answers/"
     page.goto(f"{site}/check/")
     token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
     order = list(answers)
@@ -163,7 +167,7 @@ def walk_to_result(page: Page, answers: Answers, *, javascript: bool = True) -> 
 
 
 def fired_rules(page: Page) -> list[str]:
-    return page.locator("main article[data-rule]").evaluate_all("els => els.map(e => e.dataset.rule)")
+    return page.locator("main [data-rule]").evaluate_all("els => els.map(e => e.dataset.rule)")
 
 
 def result_level(page: Page) -> str | None:
