@@ -284,19 +284,6 @@ def default_document() -> dict[str, Any]:
     return json.loads(DEFAULT_RULESET_PATH.read_text(encoding="utf-8"))
 
 
-def ensure_default_rules() -> bool:
-    """Load and publish the default rule set if the draft is empty; never touch an edited one."""
-    with transaction.atomic():
-        if Question.objects.exists() or Rule.objects.exists():
-            created = False
-        else:
-            load_document(default_document(), reason="Default rule set loaded")
-            created = True
-    if created:
-        publish(note="Default rule set")
-    return created
-
-
 class PublishBlocked(Exception):
     """The draft cannot go live: it has problems, or a test patient's outcome changed."""
 

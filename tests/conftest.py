@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from screening.defaults import ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
-from screening.publishing import current_ruleset, default_document, ensure_default_rules
+from screening.publishing import current_ruleset, default_document
 
 
 @pytest.fixture(scope="session")

@@ -740,7 +740,12 @@ def test_every_question_has_the_same_field_names_and_option_values_in_both_langu
 
 @pytest.mark.parametrize(
     "overrides",
-    [EVERY_LEVEL_BELOW_URGENT, {}, {"age_group": "2_to_11", "condition": "vitiligo"}, {"side_effects": ["skin_reaction"]}],
+    [
+        EVERY_LEVEL_BELOW_URGENT,
+        {},
+        {"age_group": "2_to_11", "condition": "vitiligo"},
+        {"side_effects": ["skin_reaction"]},
+    ],
     ids=["every level below urgent", "no cautions", "child with vitiligo", "skin reaction"],
 )
 @pytest.mark.parametrize("page", ["result", "result_print"])

@@ -7,9 +7,10 @@ import re
 
 from django.core.management import call_command
 
+from screening.defaults import ensure_default_rules
 from screening.engine import RuleSet
 from screening.models import PublishedRuleSet, Rule
-from screening.publishing import current_ruleset, ensure_default_rules
+from screening.publishing import current_ruleset
 
 FACT_CODES = [f"S{n}" for n in range(1, 12)] + [f"L{n}" for n in range(1, 12)]
 PROMISE_WORDS = re.compile(r"\b(safe|safely|safety|guaranteed?|no risk|risk-free|harmless)\b", re.IGNORECASE)
