@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.utils import translation
 
 from screening.defaults import ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
@@ -50,3 +53,10 @@ def clinician_client(clinician: User) -> Client:
     client = Client()
     client.force_login(clinician)
     return client
+
+
+@pytest.fixture(autouse=True)
+def english_between_tests() -> Iterator[None]:
+    """A request in Chinese leaves its language active in this thread; the next test starts in English."""
+    yield
+    translation.activate("en")

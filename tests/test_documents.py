@@ -27,7 +27,7 @@ from screening.models import PublishedRuleSet, Question, Rule, Scenario
 
 Document = dict[str, Any]
 
-ADULT_AGES = ["12_to_17", "18_to_64", "65_or_over"]
+ADULT_AGES = ["12_to_17", "18_to_64"]
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +42,10 @@ def fast_password_hashing(settings: Any) -> None:
 
 
 def default_document() -> Document:
-    return publishing.default_document()
+    """The shipped defaults as the draft holds them: the content, without which shipped version it is."""
+    document = publishing.default_document()
+    del document["content_version"]
+    return document
 
 
 def item_of(document: Document, collection: str, identifier: str, key: str = "id") -> dict[str, Any]:
@@ -53,9 +56,10 @@ def modified_document(base: Document) -> Document:
     """A copy with an inactive question, an inactive rule, an extra test patient, changed wording,
     and a question shown only when two earlier answers both match."""
     document = copy.deepcopy(base)
-    # The infection question is withdrawn, and so is the only rule that reads it.
+    # The infection question is withdrawn, and so are the rules that read it.
     item_of(document, "questions", "infection_now")["active"] = False
     item_of(document, "rules", "active-infection")["active"] = False
+    item_of(document, "rules", "infection-while-using")["active"] = False
     item_of(document, "rules", "allergy")["message"] = "You told us you are allergic to the cream. Do not use it."
     item_of(document, "questions", "allergy")["text"] = "Have you ever reacted badly to ruxolitinib cream?"
     item_of(document, "questions", "breastfeeding")["show_when"].append(
@@ -90,8 +94,19 @@ def walk_items(items: list[dict[str, Any]], groups: tuple[dict[str, Any], ...] =
         yield from walk_items(item.get("item", []), (*groups, item) if item["type"] == "group" else groups)
 
 
+def walk_items_of(resource: dict[str, Any], link_id: str) -> list[dict[str, Any]]:
+    """The items directly inside the group with this linkId."""
+    return next(item for item, _ in walk_items(resource["item"]) if item["linkId"] == link_id)["item"]
+
+
 def question_items(resource: dict[str, Any]) -> dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]]:
-    return {item["linkId"]: (item, groups) for item, groups in walk_items(resource["item"]) if item["type"] == "choice"}
+    """Each question with the groups its own skip rules put around it (not the group in which a rule
+    that ends the check puts every later question: tests/test_ending.py checks that one)."""
+    return {
+        item["linkId"]: (item, tuple(g for g in groups if not g["linkId"].startswith("unless-")))
+        for item, groups in walk_items(resource["item"])
+        if item["type"] == "choice"
+    }
 
 
 def enabled_when(item: dict[str, Any]) -> tuple[str, list[str]]:
@@ -285,9 +300,11 @@ def test_a_rule_on_a_withdrawn_question_is_a_problem_unless_the_rule_is_withdraw
     document = default_document()
     item_of(document, "questions", "infection_now")["active"] = False
     assert document_problems(document) == [
-        "Rule 'active-infection' names 'infection_now', which is not an active question."
+        "Rule 'active-infection' names 'infection_now', which is not an active question.",
+        "Rule 'infection-while-using' names 'infection_now', which is not an active question.",
     ]
     item_of(document, "rules", "active-infection")["active"] = False
+    item_of(document, "rules", "infection-while-using")["active"] = False
     assert document_problems(document) == []
 
 
@@ -459,7 +476,7 @@ def test_a_question_with_two_skip_rules_is_nested_in_a_group_so_both_must_hold()
     item, groups = question_items(resource)["breastfeeding"]
     [group] = groups
     assert group["type"] == "group"
-    assert group in resource["item"]
+    assert group in walk_items_of(resource, "unless-urgent-symptoms")
     assert group["item"] == [item]
     assert enabled_when(group) == ("age_group", ADULT_AGES)
     assert enabled_when(item) == ("pregnancy", ["could_be", "no"])

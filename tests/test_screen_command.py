@@ -30,10 +30,12 @@ RULE_LEVEL = {
     "other-skin-medicines": "talk_first",
     "cyp3a4-inhibitors": "talk_first",
     "active-infection": "talk_first",
+    "infection-while-using": "stop_and_call",
     "infection-history": "talk_first",
     "heart-clot-risk": "talk_first",
     "cancer-history": "talk_first",
     "diabetes-or-lung-disease": "talk_first",
+    "high-cholesterol": "take_care",
     "older-adult": "take_care",
     "older-adult-with-conditions": "talk_first",
     "child-2-to-11": "talk_first",
@@ -46,17 +48,20 @@ RULE_LEVEL = {
     "vitiligo-large-area": "talk_first",
     "area-unsure": "take_care",
     "long-term-use": "take_care",
+    "eczema-long-use": "talk_first",
     "over-weekly-limit": "talk_first",
     "skin-reaction": "stop_and_call",
     "infection-signs": "stop_and_call",
+    "shingles-signs": "stop_and_call",
     "blood-count-signs": "stop_and_call",
 }
 
 # An adult with eczema, a few weeks into treatment, with nothing to report: the base of most patients.
 HEALTHY_ADULT: dict[str, Any] = dict(as_form_values(patients.HEALTHY_ADULT))
 
-# A child or a patient who has not started yet is never asked some questions.
+# A child, someone 65 or over, or a patient who has not started yet is never asked some questions.
 CHILD_QUESTIONS_SKIPPED = ("pregnancy", "breastfeeding")
+OLDER_ADULT_QUESTIONS_SKIPPED = CHILD_QUESTIONS_SKIPPED
 NOT_STARTED_QUESTIONS_SKIPPED = ("amount", "side_effects")
 
 
@@ -160,19 +165,39 @@ SCENARIOS = [
     ("adult not sure what the rash is", patient(condition="not_sure"), "talk_first", ["not-approved-condition"], []),
     (
         "70-year-old with diabetes",
-        patient(age_group="65_or_over", health_conditions=["diabetes"]),
+        patient(skip=OLDER_ADULT_QUESTIONS_SKIPPED, age_group="65_or_over", health_conditions=["diabetes"]),
         "talk_first",
         ["diabetes-or-lung-disease", "older-adult-with-conditions", "older-adult"],
         [],
     ),
     (
         "70-year-old smoker, otherwise well",
-        patient(age_group="65_or_over", health_conditions=["smoker"]),
+        patient(skip=OLDER_ADULT_QUESTIONS_SKIPPED, age_group="65_or_over", health_conditions=["smoker"]),
         "talk_first",
         ["heart-clot-risk", "older-adult"],
         [],
     ),
-    ("healthy 70-year-old", patient(age_group="65_or_over"), "take_care", ["older-adult"], []),
+    (
+        "healthy 70-year-old",
+        patient(skip=OLDER_ADULT_QUESTIONS_SKIPPED, age_group="65_or_over"),
+        "take_care",
+        ["older-adult"],
+        [],
+    ),
+    (
+        "70-year-old who answered the pregnancy questions anyway",
+        patient(age_group="65_or_over"),
+        "take_care",
+        ["older-adult"],
+        ["pregnancy", "breastfeeding"],
+    ),
+    (
+        "adult with high cholesterol",
+        patient(health_conditions=["high_cholesterol"]),
+        "take_care",
+        ["high-cholesterol"],
+        [],
+    ),
     ("adult smoker", patient(health_conditions=["smoker"]), "talk_first", ["heart-clot-risk"], []),
     (
         "adult after a heart attack and a past cancer",
@@ -207,8 +232,8 @@ SCENARIOS = [
         "adult with urgent symptoms and a skin reaction",
         patient(urgent_symptoms="yes", side_effects=["skin_reaction"]),
         "urgent",
-        ["urgent-symptoms", "skin-reaction"],
-        [],
+        ["urgent-symptoms"],
+        [question for question in HEALTHY_ADULT if question != "urgent_symptoms"],
     ),
     ("adult with urgent symptoms only answered", {"urgent_symptoms": "yes"}, "urgent", ["urgent-symptoms"], []),
     (
@@ -251,17 +276,45 @@ SCENARIOS = [
         "adult with vitiligo over more than 20 palms",
         patient(condition="vitiligo", area_size="more_than_20_palms"),
         "talk_first",
-        ["large-area", "vitiligo-large-area"],
+        ["vitiligo-large-area"],
         [],
     ),
     ("adult not sure of the area", patient(area_size="not_sure"), "take_care", ["area-unsure"], []),
     ("adult using more than a tube a week", patient(amount="over_limit"), "talk_first", ["over-weekly-limit"], []),
     ("adult not sure how much they use", patient(amount="not_sure"), "talk_first", ["over-weekly-limit"], []),
     (
-        "adult using it for 8 weeks or more",
+        "adult with eczema using it for 8 weeks or more",
         patient(treatment_stage="8_weeks_or_more"),
+        "talk_first",
+        ["eczema-long-use", "long-term-use"],
+        [],
+    ),
+    (
+        "adult with vitiligo using it for 8 weeks or more",
+        patient(condition="vitiligo", treatment_stage="8_weeks_or_more"),
         "take_care",
         ["long-term-use"],
+        [],
+    ),
+    (
+        "adult with an infection a few weeks into the cream",
+        patient(infection_now="yes"),
+        "stop_and_call",
+        ["infection-while-using", "active-infection"],
+        [],
+    ),
+    (
+        "adult with an infection who has not started",
+        patient(skip=NOT_STARTED_QUESTIONS_SKIPPED, infection_now="yes", treatment_stage="not_started"),
+        "talk_first",
+        ["active-infection"],
+        [],
+    ),
+    (
+        "adult with new cold sores after starting",
+        patient(side_effects=["shingles_or_cold_sores"]),
+        "stop_and_call",
+        ["shingles-signs"],
         [],
     ),
     (
@@ -281,7 +334,15 @@ SCENARIOS = [
             side_effects=["skin_reaction"],
         ),
         "stop_and_call",
-        ["skin-reaction", "pregnancy", "active-infection", "eyes-mouth-mucosa", "long-term-use"],
+        [
+            "infection-while-using",
+            "skin-reaction",
+            "pregnancy",
+            "active-infection",
+            "eczema-long-use",
+            "eyes-mouth-mucosa",
+            "long-term-use",
+        ],
         [],
     ),
 ]
@@ -477,7 +538,9 @@ def test_it_reads_the_answers_from_stdin_without_an_argument(
 def test_it_gives_the_same_result_from_a_file_and_from_stdin(
     published_rules: RuleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = json.dumps(patient(age_group="65_or_over", health_conditions=["diabetes", "smoker"]))
+    text = json.dumps(
+        patient(skip=OLDER_ADULT_QUESTIONS_SKIPPED, age_group="65_or_over", health_conditions=["diabetes", "smoker"])
+    )
     from_file, _ = screen_file(tmp_path, text)
     from_stdin, _ = screen_stdin(monkeypatch, text, "-")
     assert from_file == from_stdin
