@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from django.core.management import call_command
 
 from screening.defaults import ensure_default_rules
-from screening.engine import RuleSet
+from screening.engine import RuleSet, ruleset_from_document
 from screening.models import PublishedRuleSet, Rule
-from screening.publishing import current_ruleset
+from screening.publishing import current_ruleset, default_document
+from screening.readability import TARGET_GRADE, check_text, reading_grade
 
 FACT_CODES = [f"S{n}" for n in range(1, 12)] + [f"L{n}" for n in range(1, 12)]
 PROMISE_WORDS = re.compile(r"\b(safe|safely|safety|guaranteed?|no risk|risk-free|harmless)\b", re.IGNORECASE)
@@ -61,3 +63,38 @@ def test_a_warm_server_asks_which_version_is_live_at_most_every_few_tenths_of_a_
     publish(note="While warm")
     assert next(r for r in current_ruleset().rules if r.id == "allergy").message == "Published while warm."
     forget_live_ruleset()
+
+
+def patient_texts(ruleset: RuleSet) -> list[tuple[str, str]]:
+    """Every text a patient can read in the rule set, named for a failure message."""
+    texts = [(f"question {q.id}", t) for q in ruleset.questions for t in (q.text, q.help_text)]
+    texts += [(f"option {q.id}={o.id}", o.label) for q in ruleset.questions for o in q.options]
+    texts += [(f"rule {r.id}", t) for r in ruleset.rules for t in (r.title, r.message, r.next_steps, r.education_text)]
+    texts += [(f"section {s.id}", t) for s in ruleset.sections for t in (s.title, *s.body)]
+    texts += [(f"source {s.code}", s.summary) for s in ruleset.sources]
+    return [(where, text) for where, text in texts if text]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_every_patient_text_of_the_default_set_reads_at_grade_8_or_lower_and_promises_nothing(language: str) -> None:
+    ruleset = ruleset_from_document(default_document(), language=language)
+    texts = patient_texts(ruleset)
+    assert len(texts) > 200
+    problems = [(where, text, check_text(text, language).warnings) for where, text in texts]
+    assert [problem for problem in problems if problem[2]] == []
+    if language == "en":
+        grades = [grade for _, text in texts if (grade := reading_grade(text)) is not None]
+        assert max(grades) <= TARGET_GRADE
+
+
+YOU_SAID = {
+    "en": re.compile(r"\byou (said|told us|answered)\b", re.IGNORECASE),
+    "zh-hans": re.compile("您说|您回答"),
+}
+
+
+@pytest.mark.parametrize("language", list(YOU_SAID))
+def test_the_education_texts_are_general_never_as_if_the_reader_had_answered(language: str) -> None:
+    ruleset = ruleset_from_document(default_document(), language=language)
+    said = YOU_SAID[language]
+    assert [r.id for r in ruleset.rules if not r.education_text or said.search(r.education_text)] == []
