@@ -181,7 +181,7 @@ class Rule(models.Model):
         help_text="How the education page describes this caution to any reader, e.g. 'If you are pregnant, …'. "
         "Never 'You said …': that is for the result page.",
     )
-    education_text_zh_hans = chinese_text("general statement")
+    education_text_zh_hans = chinese_text("general statement (education page)")
     education_text_zh_hans_checked = translation_checked()
     ends_check = models.BooleanField(
         "ends the check",

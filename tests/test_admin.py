@@ -46,7 +46,13 @@ def test_the_rule_list_filters_by_question(admin_client: Client, published_rules
         reverse("admin:screening_rule_changelist") + f"?conditions__question__id__exact={question.pk}"
     )
     shown = {rule.identifier for rule in response.context["cl"].result_list}
-    assert shown == {"heart-clot-risk", "cancer-history", "diabetes-or-lung-disease", "older-adult-with-conditions"}
+    assert shown == {
+        "heart-clot-risk",
+        "cancer-history",
+        "diabetes-or-lung-disease",
+        "high-cholesterol",
+        "older-adult-with-conditions",
+    }
 
 
 def test_a_clinical_editor_can_edit_rules_but_not_manage_users(clinician_client: Client, published_rules: RuleSet):

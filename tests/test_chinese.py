@@ -490,7 +490,7 @@ def test_the_translated_texts_are_every_patient_facing_text() -> None:
     assert TRANSLATED_TEXTS == {
         "questions": ("text", "help_text"),
         "options": ("label",),
-        "rules": ("title", "message", "next_steps"),
+        "rules": ("title", "message", "next_steps", "education_text"),
         "sections": ("title", "body"),
         "sources": ("summary",),
     }
@@ -652,7 +652,7 @@ def test_every_string_the_code_marks_for_translation_is_in_the_catalogue() -> No
     marked = {key for path in python_files for key in marked_in_python(path)}
     marked |= {key for path in (BASE_DIR / "templates").rglob("*.html") for key in marked_in_template(path)}
     in_catalogue = {(e.msgctxt, e.msgid) for e in catalogue()} | {(e.msgctxt, e.msgid_plural) for e in catalogue()}
-    assert ("end of a heading run into its text", ".") in marked
+    assert ("between answer choices", "or") in marked
     assert (None, "Question %(position)s of about %(total)s") in marked
     assert len(marked) > 50
     assert sorted(marked - in_catalogue, key=str) == []
@@ -1065,14 +1065,18 @@ def test_a_rule_without_a_chinese_title_shows_its_english_title_marked_as_englis
     title = [chunk for chunk in allergy if allergy_title_in_english_only in chunk.text]
     assert title, "the English title is not shown"
     assert {chunk.lang for chunk in title} == {ENGLISH}
-    message = english_rule("allergy")[translated_name("message", CHINESE)]
+    # The education page gives a rule's education text in place of its message.
+    text = "education_text" if page == "education" else "message"
+    message = english_rule("allergy")[translated_name(text, CHINESE)]
     assert [chunk.lang for chunk in allergy if message in chunk.text] == [CHINESE]  # inherits the page's
     assert shown.html_lang == CHINESE
 
 
 def test_only_the_untranslated_text_is_marked_as_english(client: Client, allergy_title_in_english_only: str):
-    complete(client, CHINESE, allergy="yes", urgent_symptoms="yes")
+    # Rules of every level below urgent fire ("yes" to the warning signs would end the check before allergy).
+    complete(client, CHINESE, **EVERY_LEVEL_BELOW_URGENT)
     shown = read(client.get("/zh-hans/check/result/"))
+    assert {"allergy", "blood-count-signs"} <= {chunk.rule for chunk in shown.chunks}
     english = {chunk.text.strip() for chunk in shown.chunks if chunk.lang == ENGLISH and chunk.rule}
     # Besides the allergy title, only the cited documents, which are never translated, are English.
     sources = {source["document"] for source in default_document()["sources"]}

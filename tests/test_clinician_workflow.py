@@ -29,7 +29,7 @@ from tests.admin_forms import admin_form_data
 from tests.patients import as_lists, walk_check
 
 PASSWORD = "a long enough password"
-ALLERGY_SCENARIO = "Fires allergy: Do not use the cream because of your allergy"
+ALLERGY_SCENARIO = "Fires allergy: Allergy to the cream: do not use it"
 LONG_SAFE_MESSAGE = (
     "Individuals experiencing persistent immunological complications should consult their prescribing "
     "dermatologist regarding the appropriateness of continued topical application, which is otherwise "
@@ -224,13 +224,13 @@ def test_a_revert_without_a_reason_is_refused(clinician_client: Client, publishe
 
 def test_the_default_rule_set_has_a_test_patient_for_every_active_rule(default_ruleset: RuleSet) -> None:
     document = publishing.default_document()
-    assert len(document["scenarios"]) == 35
+    assert len(document["scenarios"]) == 42
     assert uncovered_rules(default_ruleset, publishing.scenario_specs(document)) == []
 
 
 def test_every_default_test_patient_passes_against_the_default_rules() -> None:
     results = publishing.run_document_scenarios(publishing.default_document())
-    assert len(results) == 35
+    assert len(results) == 42
     assert [(r.scenario.name, r.differences) for r in results if not r.passed] == []
 
 
@@ -243,15 +243,15 @@ def test_a_rule_no_test_patient_expects_is_reported_as_uncovered() -> None:
 def test_running_all_test_patients_with_one_click_shows_each_passing_and_records_it(
     clinician_client: Client, published_rules: RuleSet
 ) -> None:
-    assert Scenario.objects.count() == 35
+    assert Scenario.objects.count() == 42
     before = timezone.now()
     response = clinician_client.post(reverse("admin:screening_scenario_run"))
     assert response.status_code == 200
     page = text(response)
-    assert page.count('data-passed="true"') == 35
+    assert page.count('data-passed="true"') == 42
     assert 'data-passed="false"' not in page
-    assert "35 test patients run against the draft" in page
-    assert Scenario.objects.filter(last_passed=True, last_run_at__gte=before, last_report="Passed.").count() == 35
+    assert "42 test patients run against the draft" in page
+    assert Scenario.objects.filter(last_passed=True, last_run_at__gte=before, last_report="Passed.").count() == 42
 
 
 def test_the_scenario_list_offers_the_one_click_run(clinician_client: Client, published_rules: RuleSet) -> None:
@@ -568,7 +568,11 @@ def test_the_rule_page_shows_a_wording_check_with_a_reading_grade_per_text(clini
     assert "Reading grade (Flesch-Kincaid for English; aim for 8 or lower)" in table
     rows = dict(re.findall(r'<th scope="row">([^<]+)</th><td>([^<]+)</td>', table))
     english = {"Title", "Message", "What to do next"}
-    assert set(rows) == english | {f"{label} (简体中文)" for label in english}
+    # The education page's general statement is checked too, in each language.
+    education = {"General statement (education page)", "General statement (education page) (简体中文)"}
+    assert set(rows) == english | {f"{label} (简体中文)" for label in english} | education
+    assert re.fullmatch(r"-?\d+(\.\d)?", rows["General statement (education page)"]), rows
+    assert rows["General statement (education page) (简体中文)"] == "—"
     assert re.fullmatch(r"-?\d+(\.\d)?", rows["Message"]), rows
     # A grade has no meaning for Chinese: its check is sentence length and words to avoid.
     assert rows["Message (简体中文)"] == "—"

@@ -38,7 +38,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, ClientHandler, encod
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from screening.engine import RuleSet, clean_answer, next_question
+from screening.engine import RuleSet, clean_answer, walk
 from screening.publishing import current_ruleset, default_document
 from screening.visit import SESSION_KEY
 from tests.test_questionnaire import HEALTHY_ADULT, as_list
@@ -253,12 +253,23 @@ def assert_answers_kept(client: Client, before: dict[str, list[str]], response: 
     question_id = question_of(path)
     if taken and path == "/check/clear/":
         assert after == {}
+    elif taken and response.status_code == 302 and question_id in OPTIONS and ended_before(question_id, before):
+        # An earlier answer ended the check: a later question takes no answer, and the patient is sent
+        # to the result.
+        assert response["Location"] == "/check/result/", (describe(response.request), response["Location"])
+        assert after == before, (describe(response.request), before, after)
     elif taken and question_id in OPTIONS and (after != before or response.status_code == 302):
         assert list(clean_answer_of(question_id, after[question_id])) == after[question_id]
         # The other answers are kept, apart from those the new answer hides.
         assert all(after[q] == before[q] for q in after if q != question_id), (before, after)
     else:
         assert after == before, (describe(response.request), response.status_code, before, after)
+
+
+def ended_before(question_id: str, answers: dict[str, list[str]]) -> bool:
+    """An answer before `question_id` ended the check, so the check no longer shows that question."""
+    where = walk(current_ruleset(), {q: tuple(v) for q, v in answers.items()})
+    return where.ended_by is not None and all(question.id != question_id for question in where.shown)
 
 
 def clean_answer_of(question_id: str, values: list[str]) -> tuple[str, ...]:
@@ -608,8 +619,11 @@ def test_a_junk_query_string_never_fails(published_rules, path, method, state, q
 def test_steps_in_any_order_never_fail_and_keep_earlier_answers(published_rules, data, count):
     client = HostileClient()
     for _ in range(count):
-        upcoming = next_question(published_rules, {q: tuple(v) for q, v in stored_answers(client).items()})
-        next_path = f"/check/question/{upcoming.id}/" if upcoming else "/check/answers/"
+        where = walk(published_rules, {q: tuple(v) for q, v in stored_answers(client).items()})
+        if where.upcoming is not None:
+            next_path = f"/check/question/{where.upcoming.id}/"
+        else:  # an answer that ends the check leads straight to the result
+            next_path = "/check/result/" if where.ended_by is not None else "/check/answers/"
         path = data.draw(
             st.one_of(st.just(next_path), st.just(next_path), st.sampled_from(PAGES + QUESTION_PATHS), any_path),
             label="path",

@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
             field=models.TextField(
                 blank=True,
                 help_text="Simplified Chinese. Leave empty and Chinese pages show the English text, marked as English.",
-                verbose_name="general statement (简体中文)",
+                verbose_name="general statement (education page) (简体中文)",
             ),
         ),
         migrations.AddField(
@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
             field=models.TextField(
                 blank=True,
                 help_text="Simplified Chinese. Leave empty and Chinese pages show the English text, marked as English.",
-                verbose_name="general statement (简体中文)",
+                verbose_name="general statement (education page) (简体中文)",
             ),
         ),
         migrations.AddField(
