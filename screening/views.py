@@ -556,8 +556,7 @@ def _result_context(request: HttpRequest, ruleset: RuleSet, visit: Visit) -> dic
                 "expected_rules": ",".join(rule.id for rule in outcome.fired),
             }
         ),
-        "groups": groups,
-        # On screen, the rule that ended the check leads the page, so it is not repeated below.
+        # The rule that ended the check leads the page (and the printout), so it is not repeated below.
         "cautions": [
             {**group, "rules": rules}
             for group in groups

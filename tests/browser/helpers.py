@@ -61,7 +61,8 @@ PATIENT_FOR_LEVEL: dict[str, tuple[Answers, str | None]] = {
     ),
     "do_not_use": (patient(pregnancy="pregnant"), "pregnancy"),
     "talk_first": (patient(allergy="not_sure"), "allergy-unsure"),
-    "take_care": (patient(age_group="65_or_over"), "older-adult"),
+    # Pregnancy and breastfeeding are asked only from 12 to 64, so not at 65 or over.
+    "take_care": (patient(age_group="65_or_over", pregnancy=None, breastfeeding=None), "older-adult"),
     "none": (NO_CAUTIONS, None),
 }
 
@@ -70,6 +71,8 @@ PATIENT_FOR_LEVEL: dict[str, tuple[Answers, str | None]] = {
 MANY_CAUTIONS = patient(
     condition="psoriasis",
     age_group="65_or_over",
+    pregnancy=None,  # not asked at 65 or over
+    breastfeeding=None,
     allergy="not_sure",
     other_medicines=("biologic_injections", "steroid_on_skin"),
     health_conditions=("heart_or_stroke", "diabetes"),

@@ -596,8 +596,9 @@ def test_the_chinese_printable_result_prints_its_chinese_text_with_an_embedded_c
         assert fold(question.text) in folded, question_id_
         for option in options:
             assert fold(question.option(option).label) in folded, f"{question_id_}={option}"
-    for words in ("您的回答", "适用于您的事项", "医生、护士或药剂师的备注"):
+    for words in ("您的回答", "适用于您的事项", "医生、护士或药师的备注"):
         assert fold(words) in folded, words
+    assert "药剂师" not in folded, "mainland usage is 药师 (facts.md, version 2)"
     for words in ("返回您的结果", "打印本页", "清除我的回答", "跳到主要内容"):  # on screen only
         assert fold(words) not in folded, words
     assert_real_chinese_glyphs(reader, text)

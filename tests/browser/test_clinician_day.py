@@ -49,6 +49,7 @@ ALLERGIC = patient(allergy="yes")
 RULE = "allergy"
 DEFAULT_RULE = next(rule for rule in default_document()["rules"] if rule["id"] == RULE)
 OLD_MESSAGE = DEFAULT_RULE["message"]
+OLD_EDUCATION_TEXT = DEFAULT_RULE["education_text"]
 # The test patient that expects exactly the allergy rule to fire, at the "do not use" level.
 ALLERGY_TEST_PATIENT = next(s["name"] for s in default_document()["scenarios"] if s["expected_rules"] == [RULE])
 
@@ -59,6 +60,8 @@ UNCLEAR_MESSAGE = (
     "evaluation."
 )
 PLAIN_MESSAGE = "You told us you are allergic to the cream or something in it. New plain wording."
+# The education page describes each rule in general terms, in its own text (not the result's message).
+PLAIN_EDUCATION_TEXT = "If you are allergic to the cream or anything in it, do not use it. New plain wording."
 
 RULE_LIST = "/admin/screening/rule/"
 SCENARIO_LIST = "/admin/screening/scenario/"
@@ -159,8 +162,8 @@ def test_a_clinicians_day(admin_page: Page, new_page: NewPage):
     save_rule(page, "Plain wording, grade 8 or lower")
     expect(page.locator(f"{MESSAGES}.warning")).to_have_count(0)
     expect(page.locator("table.wording-check td.wording-warning")).to_have_count(0)
-    # Title, message and what to do next, each in English and in Chinese.
-    expect(page.locator("table.wording-check td.wording-ok")).to_have_count(6)
+    # Title, message, what to do next and the education page's text, each in English and in Chinese.
+    expect(page.locator("table.wording-check td.wording-ok")).to_have_count(8)
     shot(page, "rule-change-wording-ok")
 
     # Every test patient still gets the expected outcome from the draft.
@@ -278,16 +281,20 @@ def test_the_preview_result_page_has_no_axe_violations(admin_page: Page):
     assert results.violations_count == 0, results.generate_report()
 
 
-def test_the_preview_of_the_education_page_shows_the_draft(admin_page: Page):
+def test_the_preview_of_the_education_page_shows_the_draft(admin_page: Page, new_page: NewPage):
     rule = Rule.objects.get(identifier=RULE)
-    rule.message = PLAIN_MESSAGE
+    rule.education_text = PLAIN_EDUCATION_TEXT
     rule._change_reason = "Plain wording, grade 8 or lower"
     rule.save()
     page = admin_page
     page.goto("/preview/about-the-cream/")
     expect(page.locator(PREVIEW_BANNER)).to_contain_text("Preview of the draft rule set")
     # Read once the page has loaded, not retried: the old wording is there at once.
-    assert PLAIN_MESSAGE in page.locator(f'main li[data-rule="{RULE}"]').inner_text()
+    assert PLAIN_EDUCATION_TEXT in page.locator(f'main li[data-rule="{RULE}"]').inner_text()
+    # Patients (no staff sign-in) still read the published text on the live page.
+    live = new_page()
+    live.goto("/about-the-cream/")
+    assert OLD_EDUCATION_TEXT in live.locator(f'main li[data-rule="{RULE}"]').inner_text()
 
 
 def test_each_publishing_page_has_one_heading(admin_page: Page):

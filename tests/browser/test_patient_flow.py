@@ -4,6 +4,7 @@ with the back button, a reload, a change of answer, an empty answer and clearing
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, Request, expect
@@ -147,9 +148,15 @@ def test_changing_an_answer_from_check_your_answers_returns_there_with_the_new_a
     page.locator("#age_group-65_or_over").check()
     press_continue(page, javascript=True)
 
+    # Back on check your answers at the row that changed, which has the focus (not the page heading).
     assert path_of(page.url) == "/check/answers/"
+    expect(page).to_have_url(re.compile(r"/check/answers/\?changed=age_group#answer-age_group$"))
+    expect(page.locator("#answer-age_group")).to_be_focused()
     expect(summary_row(page, age.text).locator("dd").first).to_have_text(age.option("65_or_over").label)
-    expect(page.locator(".summary-row")).to_have_count(len(NO_CAUTIONS))
+    # Pregnancy and breastfeeding are asked only from 12 to 64: at 65 or over their rows go, nothing else.
+    for hidden in ("pregnancy", "breastfeeding"):
+        expect(summary_row(page, published_rules.question(hidden).text)).to_have_count(0)
+    expect(page.locator(".summary-row")).to_have_count(len(NO_CAUTIONS) - 2)
 
 
 def test_a_change_that_reveals_new_questions_asks_them_and_then_returns_to_check_your_answers(
@@ -283,7 +290,11 @@ def test_continuing_without_an_answer_shows_a_focused_error_summary_that_links_t
 def test_clear_my_answers_empties_them_so_check_your_answers_has_none(page: Page):
     walk_to_answers(page, NO_CAUTIONS)
 
-    page.get_by_role("button", name="Clear my answers", exact=True).click()
+    # "Clear my answers" asks first, on a page of its own that knows where it came from.
+    page.get_by_role("link", name="Clear my answers", exact=True).click()
+    page.wait_for_url(lambda url: path_of(url) == "/check/clear/")
+    assert parse_qs(urlsplit(page.url).query) == {"next": ["/check/answers/"]}
+    page.get_by_role("button", name="Yes, clear my answers", exact=True).click()
     page.wait_for_url(lambda url: path_of(url) == "/")
     expect(page.locator("main .notice")).to_contain_text("Your answers have been cleared")
     expect(page.get_by_role("link", name="Start now", exact=True)).to_be_visible()
