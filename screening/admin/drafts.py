@@ -1,0 +1,269 @@
+"""The draft rule set: questions, rules, sources and guidance, each change with a reason and a wording check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from screening.admin.forms import (
+    ConditionForm,
+    OptionFormSet,
+    ReasonForm,
+    ShowWhenForm,
+    ShowWhenFormSet,
+    TranslationCheckForm,
+    grouped_option_choices,
+    translations_of_field,
+)
+from screening.history import change_reason
+from screening.models import Condition, GuidanceSection, Option, Question, Rule, ShowWhen, Source
+from screening.readability import TARGET_GRADE, check_text
+from screening.translations import ENGLISH
+
+
+class OptionInline(admin.TabularInline):
+    model = Option
+    form = TranslationCheckForm
+    formset = OptionFormSet
+    fields = ["identifier", "label", "label_zh_hans", "label_zh_hans_checked", "exclusive", "order"]
+    extra = 0
+
+
+class OptionsInline(admin.TabularInline):
+    """An inline whose rows pick options: the grouped option list is read once for all its rows."""
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = type(self.form.__name__, (self.form,), {"option_choices": grouped_option_choices()})
+        return super().get_formset(request, obj, form=form, **kwargs)
+
+
+class ShowWhenInline(OptionsInline):
+    model = ShowWhen
+    fk_name = "question"
+    form = ShowWhenForm
+    formset = ShowWhenFormSet
+    extra = 0
+
+
+class ConditionInline(OptionsInline):
+    model = Condition
+    form = ConditionForm
+    min_num = 1
+    extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # A rule without conditions would never fire; the admin does not pass validate_min itself.
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+
+class DraftAdmin(SimpleHistoryAdmin):
+    """Shared by the draft models: a required reason, the audit history, wording checks."""
+
+    form = ReasonForm
+    wording_fields: tuple[str, ...] = ()
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_fields(request, obj), "change_reason"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj._change_reason = form.cleaned_data["change_reason"]
+        with change_reason(form.cleaned_data["change_reason"]):
+            super().save_model(request, obj, form, change)
+        self._say_cleared_checks(request, str(obj), form)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        reason = form.cleaned_data["change_reason"]
+        for inline_form in formset.forms:
+            inline_form.instance._change_reason = reason
+        with change_reason(reason):
+            super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            self._say_cleared_checks(request, str(inline_form.instance), inline_form)
+
+    def _say_cleared_checks(self, request: HttpRequest, name: str, form: Any) -> None:
+        for text in getattr(form, "cleared_checks", []):
+            self.message_user(
+                request,
+                f"{name}: the {text} changed, so its Chinese translation is marked as not checked again.",
+                messages.WARNING,
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with change_reason(f"Deleted in the admin by {request.user}"):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with change_reason(f"Deleted in the admin by {request.user}"):
+            super().delete_queryset(request, queryset)
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        self._after_save(request, obj)
+        return super().response_change(request, obj)
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
+        self._after_save(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def _after_save(self, request: HttpRequest, obj: Any) -> None:
+        for label, text, language in self.wording_texts(obj):
+            for warning in check_text(text, language).warnings:
+                self.message_user(request, f"{label}: {warning}", messages.WARNING)
+        publish_url = reverse("admin:screening_publishedruleset_publish")
+        self.message_user(
+            request,
+            format_html(
+                'Saved to the draft. Patients see it only after you <a href="{}">run the test patients and '
+                "publish</a>.",
+                publish_url,
+            ),
+            messages.INFO,
+        )
+
+    def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
+        """Every patient-facing text of this object in each language, labelled as a clinician would."""
+        return [
+            (obj._meta.get_field(field).verbose_name.capitalize(), getattr(obj, field), language)
+            for name in self.wording_fields
+            for language, field in translations_of_field(name)
+        ]
+
+    @admin.display(description="Wording check")
+    def wording_check(self, obj: Any) -> str:
+        if obj is None or obj.pk is None:
+            return "Shown after saving."
+        rows = []
+        for label, text, language in self.wording_texts(obj):
+            if not text:
+                continue
+            result = check_text(text, language)
+            grade = "—" if result.grade is None else f"{result.grade:g}"
+            verdict = " ".join(result.warnings) or "OK"
+            rows.append((label, grade, "warning" if result.warnings else "ok", verdict))
+        body = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td><td class="wording-{}">{}</td></tr>', rows)
+        return format_html(
+            '<table class="wording-check"><caption>Reading grade (Flesch-Kincaid for English; aim for {} or '
+            "lower), sentence length for Chinese, and words to avoid</caption>"
+            "<thead><tr><th>Text</th><th>Grade</th><th>Check</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            f"{TARGET_GRADE:g}",
+            body,
+        )
+
+
+@admin.register(Question)
+class QuestionAdmin(DraftAdmin):
+    list_display = ["identifier", "text", "multiple", "order", "active"]
+    list_filter = ["active", "multiple"]
+    search_fields = ["identifier", "text", "help_text", "options__label"]
+    fields = [
+        "identifier",
+        ("text", "text_zh_hans", "text_zh_hans_checked"),
+        ("help_text", "help_text_zh_hans", "help_text_zh_hans_checked"),
+        "multiple",
+        "order",
+        "active",
+        "wording_check",
+    ]
+    readonly_fields = ["wording_check"]
+    inlines = [OptionInline, ShowWhenInline]
+    wording_fields = ("text", "help_text")
+
+    def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
+        options = [
+            (f"Option “{o.identifier}”{'' if language == ENGLISH else ' (简体中文)'}", getattr(o, field), language)
+            for o in obj.options.all()
+            for language, field in translations_of_field("label")
+        ]
+        return [*super().wording_texts(obj), *options]
+
+
+@admin.register(Rule)
+class RuleAdmin(DraftAdmin):
+    list_display = ["identifier", "title", "level", "ends_check", "active", "order", "wording"]
+    list_filter = ["level", "ends_check", "active", ("conditions__question", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["identifier", "title", "message", "next_steps", "education_text", "rationale"]
+    fields = [
+        "identifier",
+        ("title", "title_zh_hans", "title_zh_hans_checked"),
+        "level",
+        ("message", "message_zh_hans", "message_zh_hans_checked"),
+        ("next_steps", "next_steps_zh_hans", "next_steps_zh_hans_checked"),
+        "ends_check",
+        ("education_text", "education_text_zh_hans", "education_text_zh_hans_checked"),
+        "rationale",
+        "sources",
+        "active",
+        "order",
+        "wording_check",
+    ]
+    readonly_fields = ["wording_check"]
+    inlines = [ConditionInline]
+    wording_fields = ("title", "message", "next_steps", "education_text")
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "sources":
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Rule]:
+        return super().get_queryset(request).distinct()
+
+    @admin.display(description="Wording")
+    def wording(self, obj: Rule) -> str:
+        warnings = sum(len(check_text(text, language).warnings) for _, text, language in self.wording_texts(obj))
+        return f"{warnings} warning{'s' if warnings != 1 else ''}" if warnings else "OK"
+
+
+@admin.register(Source)
+class SourceAdmin(DraftAdmin):
+    list_display = ["code", "document", "url"]
+    search_fields = ["code", "document", "summary"]
+    fields = [
+        "code",
+        "document",
+        "url",
+        ("summary", "summary_zh_hans", "summary_zh_hans_checked"),
+        "order",
+        "wording_check",
+    ]
+    readonly_fields = ["wording_check"]
+    wording_fields = ("summary",)
+
+
+@admin.register(GuidanceSection)
+class GuidanceSectionAdmin(DraftAdmin):
+    list_display = ["title", "identifier", "order"]
+    search_fields = ["identifier", "title", "body"]
+    fields = [
+        "identifier",
+        ("title", "title_zh_hans", "title_zh_hans_checked"),
+        ("body", "body_zh_hans", "body_zh_hans_checked"),
+        "sources",
+        "order",
+        "wording_check",
+    ]
+    readonly_fields = ["wording_check"]
+
+    def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
+        chinese = "zh-hans"
+        return [
+            ("Title", obj.title, ENGLISH),
+            ("Title (简体中文)", obj.title_zh_hans, chinese),
+            *((f"Line {n}", line, ENGLISH) for n, line in enumerate(obj.body_lines(), start=1)),
+            *((f"Line {n} (简体中文)", line, chinese) for n, line in enumerate(obj.body_zh_hans_lines(), start=1)),
+        ]
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "sources":
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

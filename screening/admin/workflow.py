@@ -1,0 +1,222 @@
+"""The pages around publishing: publish, compare, restore, export, FHIR, import, translations, history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from screening import drafts, publishing
+from screening.admin.forms import ImportForm, PublishForm
+from screening.documents import document_diff, document_problems, translation_gaps, unchecked_translations
+from screening.engine import Level
+from screening.fhir import questionnaire
+from screening.models import Condition, GuidanceSection, Option, PublishedRuleSet, Question, Rule, ShowWhen, Source
+from screening.translations import TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
+
+
+class WorkflowViews(admin.ModelAdmin):
+    """The views PublishedRuleSetAdmin serves at its URLs; registered through it, never on their own."""
+
+    def _can_edit_draft(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(["screening.change_rule", "screening.change_question"])
+
+    def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **extra}
+
+    def publish_view(self, request: HttpRequest) -> HttpResponse:
+        if not self._can_edit_draft(request):
+            return HttpResponse(status=403)
+        form = PublishForm(request.POST or None)
+        blocked: publishing.PublishBlocked | None = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                published = publishing.publish(user=request.user, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+            except publishing.PublishBlocked as error:
+                blocked = error
+            else:
+                self.message_user(request, f"Published version {published.version}. Patients now see it.")
+                gaps = translation_gaps(published.document)
+                if gaps:
+                    self.message_user(
+                        request,
+                        f"{len(gaps)} text{' is' if len(gaps) == 1 else 's are'} in one language only: patients "
+                        "reading the other language see them in the language they are in.",
+                        messages.WARNING,
+                    )
+                return HttpResponseRedirect(reverse("admin:screening_publishedruleset_changelist"))
+        document = drafts.draft_document()
+        latest = PublishedRuleSet.objects.order_by("-version").first()
+        context = self._context(
+            request,
+            "Publish the draft",
+            form=form,
+            blocked=blocked,
+            changes=document_diff(latest.document if latest else {}, document),
+            live=latest,
+            problems=document_problems(document),
+            translation_gaps=translation_gaps(document),
+            unchecked=len(unchecked_translations(document)),
+            scenario_count=len(publishing.scenario_specs(document)),
+        )
+        return render(request, "admin/screening/publishedruleset/publish.html", context)
+
+    def compare_view(self, request: HttpRequest) -> HttpResponse:
+        versions = list(PublishedRuleSet.objects.values_list("version", flat=True))
+        older = request.GET.get("from", "")
+        newer = request.GET.get("to", "")
+        changes = None
+        if older and newer:
+            old = get_object_or_404(PublishedRuleSet, version=older) if older != "draft" else None
+            new = get_object_or_404(PublishedRuleSet, version=newer) if newer != "draft" else None
+            changes = document_diff(
+                old.document if old else drafts.draft_document(),
+                new.document if new else drafts.draft_document(),
+            )
+        context = self._context(
+            request, "Compare versions", versions=versions, older=older, newer=newer, changes=changes
+        )
+        return render(request, "admin/screening/publishedruleset/compare.html", context)
+
+    def restore_view(self, request: HttpRequest, version: int) -> HttpResponse:
+        snapshot = get_object_or_404(PublishedRuleSet, version=version)
+        if not self._can_edit_draft(request):
+            return HttpResponse(status=403)
+        if request.method == "POST":
+            drafts.replace_draft(snapshot.document, reason=f"Restored version {version} as the draft")
+            self.message_user(
+                request, f"The draft is now a copy of version {version}. Publish it to make it live again."
+            )
+            return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
+        context = self._context(request, f"Restore version {version} as the draft", snapshot=snapshot)
+        return render(request, "admin/screening/publishedruleset/restore.html", context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        response = JsonResponse(drafts.draft_document(), json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = 'attachment; filename="ruxguide-draft-rule-set.json"'
+        return response
+
+    def fhir_view(self, request: HttpRequest) -> HttpResponse:
+        latest = PublishedRuleSet.objects.order_by("-version").first()
+        if latest is None:
+            return HttpResponse("Nothing is published yet.", status=404, content_type="text/plain")
+        resource = questionnaire(latest.document, version=latest.version, date=latest.published_at.date().isoformat())
+        response = JsonResponse(resource, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Type"] = "application/fhir+json"
+        response["Content-Disposition"] = f'attachment; filename="ruxguide-questionnaire-v{latest.version}.json"'
+        return response
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self._can_edit_draft(request):
+            return HttpResponse(status=403)
+        form = ImportForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                document = json.loads(form.cleaned_data["document"].read().decode("utf-8"))
+                if not isinstance(document, dict):
+                    raise ValueError("the file is not a rule set")
+                drafts.replace_draft(document, reason=form.cleaned_data["reason"])
+            except (ValueError, KeyError, TypeError) as error:
+                problems = [f"The file could not be read: {error}"]
+            except ValidationError as error:
+                problems = error.messages
+            else:
+                self.message_user(request, "Imported into the draft. Publish it to make it live.")
+                return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
+        context = self._context(request, "Import a rule set into the draft", form=form, problems=problems)
+        return render(request, "admin/screening/publishedruleset/import.html", context)
+
+    def translations_view(self, request: HttpRequest) -> HttpResponse:
+        """The translations a clinician still has to write or check, or (with ?show=all) every one."""
+        rows = translation_rows()
+        show_all = request.GET.get("show") == "all"
+        counts = {
+            status: sum(1 for row in rows if row["status"] == status) for status in (MISSING, NOT_CHECKED, CHECKED)
+        }
+        context = self._context(
+            request,
+            "Translations" if show_all else "Translations to write or check",
+            rows=rows if show_all else [row for row in rows if row["status"] != CHECKED],
+            counts=counts,
+            total=len(rows),
+            show_all=show_all,
+        )
+        return render(request, "admin/screening/publishedruleset/translations.html", context)
+
+    def change_log_view(self, request: HttpRequest) -> HttpResponse:
+        models = [Question, Option, ShowWhen, Rule, Condition, Source, GuidanceSection]
+        records = sorted(
+            (
+                {"record": record, "kind": model._meta.verbose_name}
+                for model in models
+                for record in model.history.select_related("history_user").order_by("-history_date")[:100]
+            ),
+            key=lambda row: row["record"].history_date,
+            reverse=True,
+        )[:150]
+        context = self._context(request, "Change history of the draft", records=records)
+        return render(request, "admin/screening/publishedruleset/change_log.html", context)
+
+
+MISSING = "missing"
+NOT_CHECKED = "unchecked"
+CHECKED = "checked"
+STATUS_LABELS = {MISSING: "Missing in one language", NOT_CHECKED: "Not checked yet", CHECKED: "Checked"}
+TRANSLATED_MODELS = (
+    ("questions", Question),
+    ("options", Option),
+    ("rules", Rule),
+    ("sections", GuidanceSection),
+    ("sources", Source),
+)
+
+
+def translation_rows() -> list[dict[str, Any]]:
+    """Every patient-facing text of the draft with its translations: missing ones first, then unchecked."""
+    rows: list[dict[str, Any]] = []
+    for collection, model in TRANSLATED_MODELS:
+        objects = model.objects.select_related("question") if model is Option else model.objects.all()
+        for obj in objects:
+            # An option is edited on its question's page.
+            owner = obj.question if isinstance(obj, Option) else obj
+            for name in TRANSLATED_TEXTS[collection]:
+                for language in TRANSLATIONS:
+                    english = getattr(obj, name)
+                    translation = getattr(obj, translated_name(name, language))
+                    if not english and not translation:
+                        continue
+                    checked = getattr(obj, checked_name(name, language))
+                    status = MISSING if not (english and translation) else CHECKED if checked else NOT_CHECKED
+                    rows.append(
+                        {
+                            "item": f"{model._meta.verbose_name.capitalize()} {obj}",
+                            "field": obj._meta.get_field(name).verbose_name,
+                            "english": english,
+                            "translation": translation,
+                            "language": language,
+                            "status": status,
+                            "urgency": _urgency(obj),
+                            "status_label": STATUS_LABELS[status],
+                            "edit_url": reverse(f"admin:screening_{owner._meta.model_name}_change", args=[owner.pk]),
+                        }
+                    )
+    order = {MISSING: 0, NOT_CHECKED: 1, CHECKED: 2}
+    return sorted(rows, key=lambda row: (order[row["status"]], row["urgency"]))
+
+
+# Texts a patient acts on in an emergency are the ones a wrong translation could hurt most.
+URGENT_ITEMS = {"urgent_symptoms", "urgent_signs", "stop_and_call"}
+
+
+def _urgency(obj: Any) -> int:
+    """0 for the warning signs and the most severe rules, rising as the text matters less at once."""
+    if isinstance(obj, Rule):
+        return len(Level) - Level(obj.level).severity
+    owner = obj.question if isinstance(obj, Option) else obj
+    return 0 if getattr(owner, "identifier", "") in URGENT_ITEMS else len(Level)
