@@ -83,7 +83,7 @@ serve: setup var/secret_key var/tls/cert.pem
 # Throughput and latency of the patient flow as ratios to this machine's own limits (about 2 minutes).
 bench: setup
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(PY) -m ruxguide.bench
+	$(PY) -m tests.system.bench
 
 # Grade the security headers of `make serve` with the MDN HTTP Observatory (installs it from npm).
 observatory: setup

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -25,8 +24,3 @@ urlpatterns += i18n_patterns(
     path("", include("screening.urls")),
     prefix_default_language=False,
 )
-
-if settings.BENCHMARK:
-    from ruxguide.bench_views import bare
-
-    urlpatterns.append(path("bench/bare/", bare))

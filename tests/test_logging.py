@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.test import Client, RequestFactory
 
-from ruxguide.logging import JsonFormatter
+from ruxguide.json_logs import JsonFormatter
 
 
 def test_each_request_is_logged_as_one_structured_line_without_answers_or_cookies(

@@ -124,3 +124,7 @@ def test_patient_pages_send_the_security_headers_and_strict_cookies(client: Clie
     assert session["httponly"] and session["secure"] and session["samesite"] == "Lax"
     csrf = response.cookies["csrftoken"]
     assert csrf["httponly"] and csrf["secure"] and csrf["samesite"] == "Lax"
+
+
+def test_the_app_serves_no_benchmark_view(client: Client, published_rules) -> None:
+    assert client.get("/bench/bare/").status_code == 404
