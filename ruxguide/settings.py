@@ -152,9 +152,6 @@ AUTH_PASSWORD_VALIDATORS = [
 # Tests roll back publications under it, so there it asks every time unless a test says otherwise.
 RUXGUIDE_LIVE_CHECK_SECONDS = float(os.environ.get("RUXGUIDE_LIVE_CHECK_SECONDS", "0" if UNDER_TEST else "0.5"))
 
-# `make bench` only: a bare view behind the same middleware, to compare the patient pages with.
-BENCHMARK = env_bool("RUXGUIDE_BENCHMARK", False)
-
 LANGUAGE_CODE = "en"
 # Patient pages in English (no prefix) and Simplified Chinese (/zh-hans/...); the admin is English.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
@@ -189,7 +186,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_FAILURE_VIEW = "screening.views.csrf_failure"
+CSRF_FAILURE_VIEW = "screening.views.problems.csrf_failure"
 
 # Every patient form is small; anything bigger is refused with a 400 before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RUXGUIDE_MAX_BODY_BYTES", 64 * 1024)
@@ -225,7 +222,7 @@ SECURE_CSP = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "ruxguide.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "ruxguide.json_logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {

@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from screening.engine import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, Level, checked_name, translated_name
+from screening.engine import Level
+from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
 
 FORMAT = "ruxguide.ruleset/1"
 

@@ -8,34 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
+from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, translated_name
+
 Answers = Mapping[str, tuple[str, ...]]
-
-ENGLISH = "en"
-# Each content language other than English, and the suffix its texts carry in documents and models.
-TRANSLATIONS = {"zh-hans": "zh_hans"}
-# Patient-facing texts, by the document collection that holds them; each has a version per language.
-TRANSLATED_TEXTS = {
-    "questions": ("text", "help_text"),
-    "options": ("label",),
-    "rules": ("title", "message", "next_steps", "education_text"),
-    "sections": ("title", "body"),
-    "sources": ("summary",),
-}
-
-
-def translated_name(name: str, language: str) -> str:
-    """The document key (and model field) of a text in a language: `text`, `text_zh_hans`."""
-    return name if language == ENGLISH else f"{name}_{TRANSLATIONS[language]}"
-
-
-def checked_name(name: str, language: str) -> str:
-    """The key of the flag a clinician sets once the translation of a text is checked."""
-    return f"{translated_name(name, language)}_checked"
 
 
 class Level(TextChoices):
@@ -75,6 +56,11 @@ class Level(TextChoices):
 
 
 NO_CAUTION = "none"
+
+# Guidance sections that pages place themselves, by identifier (the others follow in their order).
+URGENT_SIGNS = "urgent_signs"  # the warning signs, beside every patient page
+HOW_TO_USE = "how_to_use"  # on every result
+APPROVED_USES = "approved_uses"  # leads the education page
 
 
 @dataclass(frozen=True)
@@ -200,8 +186,30 @@ class Outcome:
         return list(groups.items())
 
 
+class AnswerProblem(Enum):
+    """Why an answer cannot belong to its question: a slip a patient can make, or a tampered form."""
+
+    EMPTY = "empty"  # nothing chosen
+    NONE_WITH_OTHERS = "none with others"  # "none of these" chosen beside other options
+    NOT_TEXT = "not text"  # values that are not option identifiers at all
+    UNKNOWN = "unknown"  # an option the question does not have
+    REPEATED = "repeated"  # the same option twice
+    SEVERAL_FOR_ONE = "several for one"  # several options for a one-answer question
+
+    @property
+    def is_slip(self) -> bool:
+        """A patient can do this with the form as served; the rest only with a tampered form."""
+        return self in (AnswerProblem.EMPTY, AnswerProblem.NONE_WITH_OTHERS)
+
+
 class AnswerError(ValueError):
-    """An answer that cannot belong to the question it claims to answer."""
+    """An answer that cannot belong to the question it claims to answer, and why."""
+
+    def __init__(self, message: str, *, reason: AnswerProblem, option: Option | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        # The exclusive option, for NONE_WITH_OTHERS.
+        self.option = option
 
 
 @dataclass(frozen=True)
@@ -298,20 +306,25 @@ def evaluate(ruleset: RuleSet, answers: Answers, *, where: Walk | None = None) -
 def clean_answer(question: Question, values: Sequence[object]) -> tuple[str, ...]:
     """Check one question's submitted values and return them in the question's option order."""
     if any(not isinstance(value, str) for value in values):
-        raise AnswerError(f"Answers to {question.id!r} must be option identifiers.")
+        raise AnswerError(f"Answers to {question.id!r} must be option identifiers.", reason=AnswerProblem.NOT_TEXT)
     chosen = [str(value) for value in values]
     if not chosen:
-        raise AnswerError(f"Choose an answer for {question.id!r}.")
-    unknown = [value for value in chosen if question.option(value) is None]
+        raise AnswerError(f"Choose an answer for {question.id!r}.", reason=AnswerProblem.EMPTY)
+    options = [question.option(value) for value in chosen]
+    unknown = [value for value, option in zip(chosen, options, strict=True) if option is None]
     if unknown:
-        raise AnswerError(f"{unknown[0]!r} is not an option of {question.id!r}.")
+        raise AnswerError(f"{unknown[0]!r} is not an option of {question.id!r}.", reason=AnswerProblem.UNKNOWN)
     if len(set(chosen)) != len(chosen):
-        raise AnswerError(f"An option of {question.id!r} was given twice.")
+        raise AnswerError(f"An option of {question.id!r} was given twice.", reason=AnswerProblem.REPEATED)
     if not question.multiple and len(chosen) > 1:
-        raise AnswerError(f"{question.id!r} takes one answer only.")
-    exclusive = [value for value in chosen if question.option(value).exclusive]  # type: ignore[union-attr]
-    if exclusive and len(chosen) > 1:
-        raise AnswerError(f"{exclusive[0]!r} cannot be chosen together with other options of {question.id!r}.")
+        raise AnswerError(f"{question.id!r} takes one answer only.", reason=AnswerProblem.SEVERAL_FOR_ONE)
+    exclusive = next((option for option in options if option is not None and option.exclusive), None)
+    if exclusive is not None and len(chosen) > 1:
+        raise AnswerError(
+            f"{exclusive.id!r} cannot be chosen together with other options of {question.id!r}.",
+            reason=AnswerProblem.NONE_WITH_OTHERS,
+            option=exclusive,
+        )
     return tuple(option_id for option_id in question.option_ids if option_id in chosen)
 
 

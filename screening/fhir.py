@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from screening.engine import TRANSLATIONS, translated_name
+from screening.translations import TRANSLATIONS, translated_name
 
 OPTION_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/answer-options"
 TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"

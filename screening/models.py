@@ -9,6 +9,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from screening.engine import NO_CAUTION, Level
+from screening.translations import text_lines
 
 identifier_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]*$",
@@ -292,10 +293,6 @@ class PublishedRuleSet(models.Model):
         if self.pk is not None and PublishedRuleSet.objects.filter(pk=self.pk).exists():
             raise ValidationError("A published rule set cannot be changed. Publish a new version instead.")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-
-def text_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def skip_rule_problem(*, question: Question, depends_on: Question) -> str:

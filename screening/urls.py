@@ -1,17 +1,17 @@
 from django.urls import path
 
-from screening import views
+from screening.views import check, education, language
 
 app_name = "screening"
 
 urlpatterns = [
-    path("", views.start, name="start"),
-    path("check/", views.begin, name="begin"),
-    path("check/question/<str:question_id>/", views.question, name="question"),
-    path("check/answers/", views.check_answers, name="check_answers"),
-    path("check/result/", views.result, name="result"),
-    path("check/result/print/", views.result_print, name="result_print"),
-    path("check/clear/", views.clear, name="clear"),
-    path("about-the-cream/", views.education, name="education"),
-    path("language/", views.switch_language, name="language"),
+    path("", language.start, name="start"),
+    path("check/", check.begin, name="begin"),
+    path("check/question/<str:question_id>/", check.question, name="question"),
+    path("check/answers/", check.check_answers, name="check_answers"),
+    path("check/result/", check.result, name="result"),
+    path("check/result/print/", check.result_print, name="result_print"),
+    path("check/clear/", check.clear, name="clear"),
+    path("about-the-cream/", education.education, name="education"),
+    path("language/", language.switch_language, name="language"),
 ]

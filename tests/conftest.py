@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import translation
 
-from screening.defaults import ensure_default_rules
+from screening.defaults import default_document, ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
-from screening.publishing import current_ruleset, default_document
+from screening.live import current_ruleset
 
 
 @pytest.fixture(scope="session")

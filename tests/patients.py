@@ -14,8 +14,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from screening.engine import ENGLISH, ruleset_from_document
-from screening.publishing import default_document
+from screening.defaults import default_document
+from screening.engine import ruleset_from_document
+from screening.translations import ENGLISH
 
 Answers = Mapping[str, tuple[str, ...]]
 

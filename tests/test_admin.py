@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from screening.engine import RuleSet
+from screening.live import current_ruleset
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule
-from screening.publishing import current_ruleset, publish
+from screening.publishing import publish
 from tests.admin_forms import admin_form_data
 
 

@@ -33,10 +33,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from screening import publishing
-from screening.engine import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, RuleSet, checked_name, translated_name
+from screening import drafts, live, publishing
+from screening.engine import RuleSet
 from screening.models import GuidanceSection, PublishedRuleSet, Question, Rule
 from screening.readability import check_text
+from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
 from screening.visit import SESSION_KEY
 from tests import patients
 from tests.admin_forms import admin_form_data
@@ -776,7 +777,7 @@ def test_the_screen_command_prints_the_same_identifiers_in_chinese(
     english = run_screen(monkeypatch, answers)
     with translation.override(CHINESE):
         # The command reads the rule set in the active language: here, the Chinese one.
-        assert publishing.current_ruleset().question("urgent_symptoms").text == chinese_question_text("urgent_symptoms")
+        assert live.current_ruleset().question("urgent_symptoms").text == chinese_question_text("urgent_symptoms")
         chinese = run_screen(monkeypatch, answers)
     assert chinese == english
     assert set(json.loads(english)) == {"overall", "outcomes", "ignored"}
@@ -1092,11 +1093,11 @@ def test_an_english_page_marks_nothing_as_english(client: Client, allergy_title_
 
 
 def test_the_engine_names_the_text_that_fell_back_to_english(allergy_title_in_english_only: str):
-    live = publishing.current_ruleset(language=CHINESE)
-    allergy = next(rule for rule in live.rules if rule.id == "allergy")
+    chinese = live.current_ruleset(language=CHINESE)
+    allergy = next(rule for rule in chinese.rules if rule.id == "allergy")
     assert allergy.title == allergy_title_in_english_only
     assert allergy.untranslated == frozenset({"title"})
-    assert all(not rule.untranslated for rule in live.rules if rule.id != "allergy")
+    assert all(not rule.untranslated for rule in chinese.rules if rule.id != "allergy")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1206,10 +1207,10 @@ def test_editing_an_option_label_clears_the_options_checked_flag(clinician_clien
 
 
 def test_resaving_a_section_from_a_browser_keeps_its_unchanged_body_checked(clinician_client, published_rules):
-    document = publishing.draft_document()
+    document = drafts.draft_document()
     section = next(s for s in document["sections"] if s["id"] == "how_to_use")
     section[checked_name("body", CHINESE)] = True
-    publishing.replace_draft(document, reason="Chinese body checked at the clinical meeting")
+    drafts.replace_draft(document, reason="Chinese body checked at the clinical meeting")
     pk = GuidanceSection.objects.get(identifier="how_to_use").pk
     url = reverse("admin:screening_guidancesection_change", args=[pk])
     data = admin_form_data(clinician_client.get(url))
@@ -1285,7 +1286,7 @@ def test_importing_an_exported_draft_keeps_its_chinese_texts_and_flags(clinician
     expect(change_in_admin(clinician_client, rule_url("allergy"), title_zh_hans_checked=True), 302)
     expect(change_in_admin(clinician_client, rule_url("pregnancy"), message_zh_hans="怀孕期间请不要使用。"), 302)
     exported = clinician_client.get(reverse("admin:screening_publishedruleset_export")).content
-    publishing.replace_draft(default_document(), reason="Back to the defaults before the import")
+    drafts.replace_draft(default_document(), reason="Back to the defaults before the import")
     assert Rule.objects.get(identifier="allergy").title_zh_hans_checked is False
 
     upload = SimpleUploadedFile("rules.json", exported, content_type="application/json")
@@ -1293,6 +1294,6 @@ def test_importing_an_exported_draft_keeps_its_chinese_texts_and_flags(clinician
         reverse("admin:screening_publishedruleset_import"), {"document": upload, "reason": "Round trip"}
     )
     assert response.status_code == 302
-    assert publishing.draft_document() == json.loads(exported)
+    assert drafts.draft_document() == json.loads(exported)
     assert Rule.objects.get(identifier="allergy").title_zh_hans_checked is True
     assert Rule.objects.get(identifier="pregnancy").message_zh_hans == "怀孕期间请不要使用。"

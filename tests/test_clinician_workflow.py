@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from screening import publishing
+from screening import defaults, drafts, live, publishing
 from screening.engine import RuleSet, ruleset_from_document
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule, Scenario
 from screening.scenarios import uncovered_rules
@@ -68,7 +68,7 @@ def text(response: HttpResponse) -> str:
 
 
 def live_rule(identifier: str) -> Any:
-    return next(rule for rule in publishing.current_ruleset().rules if rule.id == identifier)
+    return next(rule for rule in live.current_ruleset().rules if rule.id == identifier)
 
 
 def walk(client: Client, namespace: str, answers: dict[str, list[str]]) -> Iterator[HttpResponse]:
@@ -223,19 +223,19 @@ def test_a_revert_without_a_reason_is_refused(clinician_client: Client, publishe
 
 
 def test_the_default_rule_set_has_a_test_patient_for_every_active_rule(default_ruleset: RuleSet) -> None:
-    document = publishing.default_document()
+    document = defaults.default_document()
     assert len(document["scenarios"]) == 42
     assert uncovered_rules(default_ruleset, publishing.scenario_specs(document)) == []
 
 
 def test_every_default_test_patient_passes_against_the_default_rules() -> None:
-    results = publishing.run_document_scenarios(publishing.default_document())
+    results = publishing.run_document_scenarios(defaults.default_document())
     assert len(results) == 42
     assert [(r.scenario.name, r.differences) for r in results if not r.passed] == []
 
 
 def test_a_rule_no_test_patient_expects_is_reported_as_uncovered() -> None:
-    document = publishing.default_document()
+    document = defaults.default_document()
     specs = [s for s in publishing.scenario_specs(document) if "allergy" not in s.expected_rules]
     assert uncovered_rules(ruleset_from_document(document), specs) == ["allergy"]
 
@@ -335,7 +335,7 @@ def test_the_publish_page_shows_what_the_draft_changes(clinician_client: Client,
 
 def test_publish_is_atomic_and_a_failure_half_way_leaves_the_old_version_live(clinician: User, published_rules) -> None:
     change_in_draft(Rule.objects.get(identifier="allergy"), "Shorter", message="Do not use it.")
-    live_before = publishing.current_ruleset()
+    live_before = live.current_ruleset()
     last_runs = list(Scenario.objects.values_list("name", "last_run_at", "last_passed"))
     statements: list[str] = []
 
@@ -352,8 +352,8 @@ def test_publish_is_atomic_and_a_failure_half_way_leaves_the_old_version_live(cl
     assert any(s.lstrip().upper().startswith("INSERT") and "screening_publishedruleset" in s for s in statements)
     # ...and none of it stayed.
     assert list(PublishedRuleSet.objects.values_list("version", flat=True)) == [published_rules.version]
-    assert publishing.current_version() == published_rules.version
-    assert publishing.current_ruleset() == live_before
+    assert live.current_version() == published_rules.version
+    assert live.current_ruleset() == live_before
     assert live_rule("allergy").message != "Do not use it."
     assert list(Scenario.objects.values_list("name", "last_run_at", "last_passed")) == last_runs
 
@@ -426,8 +426,8 @@ def test_restoring_an_earlier_version_makes_it_the_draft_but_not_the_live_versio
     response = clinician_client.post(url)
     assert response.status_code == 302
 
-    assert publishing.draft_document() == v1.document
-    assert publishing.current_version() == v2.version
+    assert drafts.draft_document() == v1.document
+    assert live.current_version() == v2.version
     assert live_rule("allergy").message == "Do not use it."
     record = Rule.objects.get(identifier="allergy").history.latest()
     assert record.history_change_reason == f"Restored version {v1.version} as the draft"
@@ -511,7 +511,7 @@ def test_walking_the_preview_never_changes_what_patients_see(clinician_client: C
     walk_to_result(clinician_client, "preview", HEALTHY_ADULT)
 
     assert PublishedRuleSet.objects.count() == 1
-    assert publishing.current_version() == published_rules.version
+    assert live.current_version() == published_rules.version
     patient = Client().get(reverse("screening:question", args=["urgent_symptoms"]))
     assert patient.status_code == 200
     assert old_text in text(patient)

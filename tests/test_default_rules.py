@@ -8,10 +8,10 @@ import re
 import pytest
 from django.core.management import call_command
 
-from screening.defaults import ensure_default_rules
+from screening.defaults import default_document, ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
+from screening.live import current_ruleset
 from screening.models import PublishedRuleSet, Rule
-from screening.publishing import current_ruleset, default_document
 from screening.readability import TARGET_GRADE, check_text, reading_grade
 
 FACT_CODES = [f"S{n}" for n in range(1, 12)] + [f"L{n}" for n in range(1, 12)]
@@ -49,7 +49,7 @@ def test_loading_the_defaults_never_overwrites_a_clinicians_edit(published_rules
 def test_a_warm_server_asks_which_version_is_live_at_most_every_few_tenths_of_a_second(
     published_rules: RuleSet, settings, django_assert_num_queries
 ) -> None:
-    from screening.publishing import forget_live_ruleset
+    from screening.live import forget_live_ruleset
 
     settings.RUXGUIDE_LIVE_CHECK_SECONDS = 60
     forget_live_ruleset()

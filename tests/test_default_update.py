@@ -16,14 +16,15 @@ from django.db import models
 
 from screening.defaults import (
     UPDATE_REASON,
-    canonical,
+    default_document,
     installed_content_version,
-    merge_documents,
-    reference_problems,
     shipped_content_version,
     update_draft,
 )
 from screening.documents import FORMAT
+from screening.drafts import draft_document, load_document
+from screening.live import current_ruleset
+from screening.merge import canonical, merge_documents, reference_problems
 from screening.models import (
     Condition,
     DefaultContentVersion,
@@ -36,7 +37,7 @@ from screening.models import (
     ShowWhen,
     Source,
 )
-from screening.publishing import current_ruleset, default_document, draft_document, load_document, publish
+from screening.publishing import publish
 
 VERSION_1_PATH = Path(__file__).resolve().parent.parent / "screening" / "default_ruleset_v1.json"
 HISTORY_MODELS: tuple[type[models.Model], ...] = (Source, GuidanceSection, Question, Option, ShowWhen, Rule, Condition)

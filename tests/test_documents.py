@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from fhir.resources.R4B.questionnaire import Questionnaire
 
-from screening import publishing
+from screening import defaults, drafts, live
 from screening.documents import FORMAT, document_diff, document_problems
 from screening.engine import RuleSet
 from screening.fhir import OPTION_SYSTEM, questionnaire
@@ -43,7 +43,7 @@ def fast_password_hashing(settings: Any) -> None:
 
 def default_document() -> Document:
     """The shipped defaults as the draft holds them: the content, without which shipped version it is."""
-    document = publishing.default_document()
+    document = defaults.default_document()
     del document["content_version"]
     return document
 
@@ -123,14 +123,14 @@ def enabled_when(item: dict[str, Any]) -> tuple[str, list[str]]:
 
 def test_importing_the_default_document_gives_back_exactly_that_document(published_rules: RuleSet) -> None:
     document = default_document()
-    publishing.replace_draft(document, reason="Round trip of the default rule set")
-    assert publishing.draft_document() == document
+    drafts.replace_draft(document, reason="Round trip of the default rule set")
+    assert drafts.draft_document() == document
 
 
 def test_the_default_document_loses_nothing_but_the_order_of_sources_and_test_patients(published_rules) -> None:
     document = default_document()
-    publishing.replace_draft(document, reason="Round trip of the default rule set")
-    changes = document_diff(document, publishing.draft_document())
+    drafts.replace_draft(document, reason="Round trip of the default rule set")
+    changes = document_diff(document, drafts.draft_document())
     changed_fields = {(c["kind"], f["field"]) for c in changes for f in c["fields"]}
     assert changed_fields <= {("Rule", "sources"), ("Section", "sources")}
     assert all(sorted(f["old"]) == sorted(f["new"]) for c in changes for f in c["fields"])
@@ -138,17 +138,17 @@ def test_the_default_document_loses_nothing_but_the_order_of_sources_and_test_pa
 
 
 def test_an_exported_draft_imports_back_unchanged(published_rules: RuleSet) -> None:
-    exported = publishing.draft_document()
-    publishing.replace_draft(exported, reason="Round trip of the export")
-    assert publishing.draft_document() == exported
+    exported = drafts.draft_document()
+    drafts.replace_draft(exported, reason="Round trip of the export")
+    assert drafts.draft_document() == exported
 
 
 def test_a_modified_document_imports_back_unchanged(published_rules: RuleSet) -> None:
-    document = modified_document(publishing.draft_document())
+    document = modified_document(drafts.draft_document())
     assert document_problems(document) == []
-    publishing.replace_draft(document, reason="Round trip of a modified copy")
+    drafts.replace_draft(document, reason="Round trip of a modified copy")
 
-    assert publishing.draft_document() == document
+    assert drafts.draft_document() == document
     assert Question.objects.get(identifier="infection_now").active is False
     assert Rule.objects.get(identifier="active-infection").active is False
     assert Rule.objects.get(identifier="allergy").message == "You told us you are allergic to the cream. Do not use it."
@@ -157,7 +157,7 @@ def test_a_modified_document_imports_back_unchanged(published_rules: RuleSet) ->
 
 
 def test_importing_records_the_reason_in_the_history(published_rules: RuleSet) -> None:
-    publishing.replace_draft(modified_document(publishing.draft_document()), reason="Imported from the pharmacy")
+    drafts.replace_draft(modified_document(drafts.draft_document()), reason="Imported from the pharmacy")
     allergy = Rule.objects.get(identifier="allergy")
     assert allergy.history.latest().history_change_reason == "Imported from the pharmacy"
 
@@ -167,23 +167,23 @@ def test_the_admin_exports_the_draft_as_one_json_document(admin_client: Client, 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert "attachment" in response["Content-Disposition"]
-    assert json.loads(response.content) == publishing.draft_document()
+    assert json.loads(response.content) == drafts.draft_document()
     assert json.loads(response.content)["format"] == FORMAT
 
 
 def test_the_admin_import_replaces_the_draft_and_leaves_the_live_version_alone(
     admin_client: Client, published_rules: RuleSet
 ) -> None:
-    document = modified_document(publishing.draft_document())
+    document = modified_document(drafts.draft_document())
     response = admin_client.post(
         reverse("admin:screening_publishedruleset_import"),
         {"document": upload(document), "reason": "Rules agreed at the March meeting"},
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:screening_publishedruleset_publish")
-    assert publishing.draft_document() == document
+    assert drafts.draft_document() == document
     assert PublishedRuleSet.objects.count() == 1
-    assert publishing.current_ruleset().question("infection_now") is not None
+    assert live.current_ruleset().question("infection_now") is not None
 
 
 def test_an_export_from_the_admin_imports_back_through_the_admin(admin_client: Client, published_rules) -> None:
@@ -193,33 +193,33 @@ def test_an_export_from_the_admin_imports_back_through_the_admin(admin_client: C
         {"document": upload(exported), "reason": "Same rules again"},
     )
     assert response.status_code == 302
-    assert publishing.draft_document() == json.loads(exported)
+    assert drafts.draft_document() == json.loads(exported)
 
 
 def test_an_import_of_invalid_json_shows_the_problem_and_changes_nothing(admin_client: Client, published_rules):
-    before = publishing.draft_document()
+    before = drafts.draft_document()
     response = admin_client.post(
         reverse("admin:screening_publishedruleset_import"),
         {"document": upload('{"questions": [', name="broken.json"), "reason": "Trying a file"},
     )
     assert response.status_code == 200
     assert "The file could not be read" in page_text(response)
-    assert publishing.draft_document() == before
+    assert drafts.draft_document() == before
 
 
 def test_an_import_of_a_json_list_shows_the_problem_and_changes_nothing(admin_client: Client, published_rules):
-    before = publishing.draft_document()
+    before = drafts.draft_document()
     response = admin_client.post(
         reverse("admin:screening_publishedruleset_import"),
         {"document": upload("[1, 2, 3]"), "reason": "Trying a file"},
     )
     assert response.status_code == 200
     assert "the file is not a rule set" in page_text(response)
-    assert publishing.draft_document() == before
+    assert drafts.draft_document() == before
 
 
 def test_an_import_of_a_document_with_problems_lists_them_and_changes_nothing(admin_client, published_rules) -> None:
-    before = publishing.draft_document()
+    before = drafts.draft_document()
     document = copy.deepcopy(before)
     item_of(document, "rules", "allergy")["sources"] = ["S99"]
     item_of(document, "questions", "pregnancy")["show_when"] = [{"question": "side_effects", "options": ["none"]}]
@@ -231,11 +231,11 @@ def test_an_import_of_a_document_with_problems_lists_them_and_changes_nothing(ad
     text = page_text(response)
     assert "Rule 'allergy' cites unknown source 'S99'." in text
     assert "Skip rule of question 'pregnancy' points forward to 'side_effects'" in text
-    assert publishing.draft_document() == before
+    assert drafts.draft_document() == before
 
 
 def test_an_import_that_fails_half_way_changes_nothing(admin_client: Client, published_rules: RuleSet) -> None:
-    before = publishing.draft_document()
+    before = drafts.draft_document()
     document = copy.deepcopy(before)
     del document["scenarios"][-1]["expected_overall"]  # only read after the old draft was deleted
     response = admin_client.post(
@@ -244,31 +244,31 @@ def test_an_import_that_fails_half_way_changes_nothing(admin_client: Client, pub
     )
     assert response.status_code == 200
     assert "The file could not be read" in page_text(response)
-    assert publishing.draft_document() == before
+    assert drafts.draft_document() == before
 
 
 def test_importing_the_fhir_export_by_mistake_is_refused_and_changes_nothing(admin_client, published_rules) -> None:
-    before = publishing.draft_document()
+    before = drafts.draft_document()
     fhir = admin_client.get(reverse("admin:screening_publishedruleset_fhir")).content.decode()
     response = admin_client.post(
         reverse("admin:screening_publishedruleset_import"),
         {"document": upload(fhir, name="ruxguide-questionnaire-v1.json"), "reason": "Wrong file"},
     )
     assert response.status_code == 200
-    assert publishing.draft_document() == before
+    assert drafts.draft_document() == before
 
 
 def test_a_clinician_without_edit_rights_cannot_import(client: Client, published_rules: RuleSet) -> None:
     viewer = User.objects.create_user("viewer", password="a long enough password", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_publishedruleset"))
     client.force_login(viewer)
-    before = publishing.draft_document()
+    before = drafts.draft_document()
     response = client.post(
         reverse("admin:screening_publishedruleset_import"),
         {"document": upload(modified_document(before)), "reason": "Not allowed"},
     )
     assert response.status_code == 403
-    assert publishing.draft_document() == before
+    assert drafts.draft_document() == before
 
 
 # ---------------------------------------------------------------------------------------------

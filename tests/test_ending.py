@@ -15,9 +15,9 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from screening.defaults import default_document
 from screening.engine import AnswerIn, Level, Option, Question, Rule, RuleSet, evaluate, ruleset_from_document, walk
 from screening.fhir import questionnaire
-from screening.publishing import default_document
 from tests.patients import HEALTHY_ADULT, as_lists
 
 DEFAULT = ruleset_from_document(default_document())

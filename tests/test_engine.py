@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from screening.defaults import default_document
 from screening.documents import FORMAT, document_problems
 from screening.engine import (
     NO_CAUTION,
@@ -28,7 +29,6 @@ from screening.engine import (
     shown_questions,
     walk,
 )
-from screening.publishing import default_document
 from tests.patients import HEALTHY_ADULT
 
 DEFAULT = ruleset_from_document(default_document())

@@ -38,8 +38,9 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, ClientHandler, encod
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from screening.defaults import default_document
 from screening.engine import RuleSet, clean_answer, walk
-from screening.publishing import current_ruleset, default_document
+from screening.live import current_ruleset
 from screening.visit import SESSION_KEY
 from tests.test_questionnaire import HEALTHY_ADULT, as_list
 

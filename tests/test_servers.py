@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ruxguide.loopback import Browser, app_servers, manage, production_env, server_database
+from screening.defaults import default_document
 from screening.engine import RuleSet, evaluate, ruleset_from_document
-from screening.publishing import default_document
+from tests.system.loopback import Browser, app_servers, manage, production_env, server_database
 
 PATIENTS = 200
 STAFF_PASSWORD = "a long staff password for tests"

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
-from screening.engine import ENGLISH
+from screening.translations import ENGLISH
 
 register = template.Library()
 

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, IndirectObject
 
 from screening.engine import Rule, RuleSet, evaluate
-from screening.publishing import current_ruleset
+from screening.live import current_ruleset
 from tests.browser import helpers
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.helpers import (

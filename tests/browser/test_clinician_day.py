@@ -18,8 +18,8 @@ from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Page, expect
 
+from screening.defaults import default_document
 from screening.models import PublishedRuleSet, Rule, Scenario
-from screening.publishing import default_document
 from tests.browser.conftest import NewPage
 from tests.browser.helpers import (
     Answers,

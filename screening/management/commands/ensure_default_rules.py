@@ -6,14 +6,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from screening.defaults import (
-    UPDATE_REASON,
-    UpdateReport,
-    ensure_default_rules,
-    field_words,
-    update_draft,
-    update_waiting,
-)
+from screening.defaults import UPDATE_REASON, UpdateReport, ensure_default_rules, update_draft, update_waiting
+from screening.merge import field_words
 
 UPDATE_COMMAND = ".venv/bin/python manage.py ensure_default_rules --update"
 NOT_PUBLISHED = "Nothing is published yet: a clinician must review and publish the draft."

@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from screening.engine import AnswerError, RuleSet, clean_answer, evaluate
+from screening.live import current_ruleset
 from screening.models import PublishedRuleSet
-from screening.publishing import current_ruleset
 
 
 class BadAnswers(Exception):

@@ -1,0 +1,100 @@
+"""The start page and the language switch: how a patient arrives, in the language they read."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import Resolver404, resolve, translate_url
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from screening.engine import walk
+from screening.views import problems
+from screening.views.pages import PREVIEW, PatientRequest, render_page, url
+from screening.views.problems import patient_page, with_warning_signs
+
+# The pages a patient can open at an address (the switch itself only takes a form post).
+PAGES = frozenset({"start", "begin", "question", "check_answers", "result", "result_print", "education", "clear"})
+
+
+@never_cache
+@require_safe
+@vary_on_headers("HX-Request", "Accept-Language", "Cookie")
+def start(request: HttpRequest) -> HttpResponse:
+    preferred = _preferred_start_page(request)
+    if preferred:
+        return HttpResponseRedirect(preferred)
+    return _start_page(request)
+
+
+@patient_page
+def _start_page(request: PatientRequest) -> HttpResponse:
+    ruleset = request.ruleset
+    # Before any answer, the walk shows the questions every patient is asked.
+    fewest = len(walk(ruleset, {}).shown)
+    context = {"ruleset": ruleset, "visit": request.visit, "question_count": fewest}
+    return render_page(request, "screening/start.html", _("Check before you use ruxolitinib cream"), context)
+
+
+def _preferred_start_page(request: HttpRequest) -> str:
+    """On a first visit to the English start page, the start page in the browser's language, if other.
+
+    Only the start page follows the browser: any other link opens in the language it was shared in.
+    A language chosen with the switch (kept in its cookie) wins over the browser's.
+    """
+    if request.htmx or translation.get_language_from_path(request.path_info) is not None:  # type: ignore[attr-defined]  # django-htmx's middleware
+        return ""
+    preferred = translation.get_language_from_request(request)
+    if preferred == settings.LANGUAGE_CODE:
+        return ""
+    with translation.override(preferred):
+        return url(request, "start")
+
+
+def same_page_in(request: HttpRequest, address: str, language: str) -> str:
+    """The address of the page at `address` in another language, or "" when it is not one of ours."""
+    if not address or not url_has_allowed_host_and_scheme(address, allowed_hosts={request.get_host()}):
+        return ""
+    parts = urlsplit(address)
+    if parts.scheme or parts.netloc:
+        return ""
+    with translation.override(translation.get_language_from_path(parts.path) or settings.LANGUAGE_CODE):
+        try:
+            match = resolve(unquote(parts.path))
+        except Resolver404:
+            return ""
+        if match.namespace not in ("screening", PREVIEW) or match.url_name not in PAGES:
+            return ""
+        return translate_url(address, language)
+
+
+@require_POST
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """The language switch: the same page in the chosen language, remembered until the browser closes.
+
+    A plain form post, so it works without JavaScript; the answers live in the session, which every
+    language shares, so none is lost.
+    """
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return problems.unknown_language(request).page(with_warning_signs(request))
+    with translation.override(language):
+        target = same_page_in(request, request.POST.get("next", ""), language) or url(request, "start")
+    response = HttpResponseRedirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
