@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Prefetch
 
 from screening.documents import FORMAT, document_problems
 from screening.history import change_reason
@@ -26,16 +25,21 @@ from screening.translations import translation_fields, translations_of
 
 
 def draft_document() -> dict[str, Any]:
-    """The draft rule set held in the models, as a document (the export format)."""
-    option_ids = Prefetch("options", queryset=Option.objects.order_by("id").only("identifier"))
-    questions = Question.objects.prefetch_related(
-        "options",
-        Prefetch("show_when", queryset=ShowWhen.objects.select_related("depends_on").prefetch_related(option_ids)),
+    """The draft rule set held in the models, as a document (the export format).
+
+    Eight queries whatever the size of the draft: one per table, the links read by identifier.
+    """
+    sources = list(Source.objects.all())
+    code_of = {source.pk: source.code for source in sources}
+    cited = _cited_sources(code_of, order=[source.pk for source in sources])
+    questions, option_of = _questions_with_options()
+    show_when = _links(
+        ShowWhen.objects.values_list("question_id", "id", "depends_on_id", "options").order_by("id", "options")
     )
-    rules = Rule.objects.prefetch_related(
-        "sources",
-        Prefetch("conditions", queryset=Condition.objects.select_related("question").prefetch_related(option_ids)),
+    conditions = _links(
+        Condition.objects.values_list("rule_id", "id", "question_id", "options").order_by("id", "options")
     )
+    identifier_of = {question["pk"]: question["id"] for question in questions}
     return {
         "format": FORMAT,
         "sources": [
@@ -46,7 +50,7 @@ def draft_document() -> dict[str, Any]:
                 "summary": s.summary,
                 **translations_of(s, "sources"),
             }
-            for s in Source.objects.all()
+            for s in sources
         ],
         "sections": [
             {
@@ -54,28 +58,19 @@ def draft_document() -> dict[str, Any]:
                 "title": s.title,
                 "body": s.body_lines(),
                 **translations_of(s, "sections"),
-                "sources": [x.code for x in s.sources.all()],
+                "sources": cited.get(("sections", s.pk), []),
             }
-            for s in GuidanceSection.objects.prefetch_related("sources")
+            for s in GuidanceSection.objects.all()
         ],
         "questions": [
             {
-                "id": q.identifier,
-                "text": q.text,
-                "help_text": q.help_text,
-                **translations_of(q, "questions"),
-                "multiple": q.multiple,
-                "active": q.active,
-                "options": [
-                    {"id": o.identifier, "label": o.label, **translations_of(o, "options"), "exclusive": o.exclusive}
-                    for o in q.options.all()
-                ],
+                **{key: value for key, value in question.items() if key != "pk"},
                 "show_when": [
-                    {"question": s.depends_on.identifier, "options": _option_ids(s.depends_on, s.options.all())}
-                    for s in q.show_when.all()
+                    {"question": identifier_of[target], "options": _option_ids(target, options, option_of)}
+                    for target, options in show_when.get(question["pk"], [])
                 ],
             }
-            for q in questions
+            for question in questions
         ],
         "rules": [
             {
@@ -85,17 +80,17 @@ def draft_document() -> dict[str, Any]:
                 "active": r.active,
                 "ends_check": r.ends_check,
                 "conditions": [
-                    {"question": c.question.identifier, "options": _option_ids(c.question, c.options.all())}
-                    for c in r.conditions.all()
+                    {"question": identifier_of[target], "options": _option_ids(target, options, option_of)}
+                    for target, options in conditions.get(r.pk, [])
                 ],
                 "message": r.message,
                 "next_steps": r.next_steps,
                 "education_text": r.education_text,
                 **translations_of(r, "rules"),
                 "rationale": r.rationale,
-                "sources": [s.code for s in r.sources.all()],
+                "sources": cited.get(("rules", r.pk), []),
             }
-            for r in rules
+            for r in Rule.objects.all()
         ],
         "scenarios": [
             {
@@ -110,9 +105,88 @@ def draft_document() -> dict[str, Any]:
     }
 
 
-def _option_ids(question: Question, options: Any) -> list[str]:
+class _Fields:
+    """A values() row read like a model instance, for the prefixed fields of one model in a joined row."""
+
+    def __init__(self, row: Mapping[str, Any], prefix: str = "") -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row[self._prefix + name]
+
+
+OPTION_FIELDS = ("id", "identifier", "label", "exclusive", "question_id")
+
+
+def _questions_with_options() -> tuple[list[dict[str, Any]], dict[int, tuple[str, int]]]:
+    """Every question with its options as document items (one joined query), and each option's
+    (identifier, question) by primary key, for the skip rules and conditions that name them."""
+    text_fields = [f.name for f in Question._meta.concrete_fields if f.name not in ("id", "order")]
+    option_fields = [f.name for f in Option._meta.concrete_fields if f.name not in ("question", "order")]
+    rows = Question.objects.order_by("order", "identifier", "options__order", "options__identifier").values(
+        "id", *text_fields, *(f"options__{name}" for name in option_fields), "options__question_id"
+    )
+    questions: dict[int, dict[str, Any]] = {}
+    option_of: dict[int, tuple[str, int]] = {}
+    for row in rows:
+        question = _Fields(row)
+        if row["id"] not in questions:
+            questions[row["id"]] = {
+                "pk": row["id"],
+                "id": question.identifier,
+                "text": question.text,
+                "help_text": question.help_text,
+                **translations_of(question, "questions"),
+                "multiple": question.multiple,
+                "active": question.active,
+                "options": [],
+            }
+        if row["options__id"] is None:  # a question without options (validation names it)
+            continue
+        option = _Fields(row, "options__")
+        option_of[option.id] = (option.identifier, option.question_id)
+        questions[row["id"]]["options"].append(
+            {
+                "id": option.identifier,
+                "label": option.label,
+                **translations_of(option, "options"),
+                "exclusive": option.exclusive,
+            }
+        )
+    return list(questions.values()), option_of
+
+
+def _links(rows: Iterable[tuple[int, int, int, int | None]]) -> dict[int, list[tuple[int, list[int]]]]:
+    """Skip rules or conditions by their owner: (the question they read, the option keys they name)."""
+    by_link: dict[int, tuple[int, int, list[int]]] = {}
+    for owner, link, target, option in rows:
+        by_link.setdefault(link, (owner, target, []))[2].extend([option] if option is not None else [])
+    grouped: dict[int, list[tuple[int, list[int]]]] = {}
+    for owner, target, options in by_link.values():
+        grouped.setdefault(owner, []).append((target, options))
+    return grouped
+
+
+def _cited_sources(code_of: Mapping[int, str], *, order: list[int]) -> dict[tuple[str, int], list[str]]:
+    """The source codes each section and rule cites, in the sources' own order (one query for both)."""
+    text = models.CharField()
+    sections = GuidanceSection.sources.through.objects.values_list(
+        models.Value("sections", output_field=text), "guidancesection_id", "source_id"
+    )
+    rules = Rule.sources.through.objects.values_list(models.Value("rules", output_field=text), "rule_id", "source_id")
+    position = {pk: index for index, pk in enumerate(order)}
+    cited: dict[tuple[str, int], list[int]] = {}
+    for collection, owner, source in sections.union(rules, all=True):
+        cited.setdefault((collection, owner), []).append(source)
+    return {key: [code_of[pk] for pk in sorted(pks, key=position.__getitem__)] for key, pks in cited.items()}
+
+
+def _option_ids(question: int, options: list[int], option_of: Mapping[int, tuple[str, int]]) -> list[str]:
     # An option of another question is kept, prefixed, so that validation can name it.
-    return [o.identifier if o.question_id == question.pk else f"{o.question_id}:{o.identifier}" for o in options]
+    return [
+        identifier if owner == question else f"{owner}:{identifier}"
+        for identifier, owner in (option_of[option] for option in options)
+    ]
 
 
 def _save(instance: Any, reason: str) -> Any:

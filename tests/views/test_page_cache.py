@@ -1,0 +1,93 @@
+"""Rendered patient pages are shared between patients who would see the same page, never their answers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from screening.engine import RuleSet
+from screening.views import pages
+
+HTMX = {"HX-Request": "true"}
+CHECKED = re.compile(r'value="([a-z0-9_]+)" checked')
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+
+# Two patients who answer every question they share differently where they can.
+FIRST: dict[str, list[str]] = {
+    "urgent_symptoms": ["no"],
+    "condition": ["atopic_dermatitis"],
+    "age_group": ["18_to_64"],
+    "allergy": ["no"],
+    "pregnancy": ["no"],
+    "breastfeeding": ["no"],
+    "weakened_immunity": ["no"],
+    "other_medicines": ["none"],
+    "infection_now": ["no"],
+    "infection_history": ["none"],
+    "health_conditions": ["none"],
+    "skin_to_treat": ["none"],
+    "area_size": ["up_to_10_palms"],
+    "treatment_stage": ["under_8_weeks"],
+    "amount": ["within_limit"],
+    "side_effects": ["none"],
+}
+SECOND: dict[str, list[str]] = {
+    **FIRST,
+    "condition": ["vitiligo"],
+    "allergy": ["not_sure"],
+    "pregnancy": ["could_be"],
+    "breastfeeding": ["yes"],
+    "weakened_immunity": ["not_sure"],
+    "other_medicines": ["steroid_on_skin", "other_skin_products"],
+    "infection_now": ["not_sure"],
+    "infection_history": ["shingles"],
+    "health_conditions": ["diabetes", "high_cholesterol"],
+    "skin_to_treat": ["near_eyes_mouth_genitals"],
+    "area_size": ["not_sure"],
+    "amount": ["not_sure"],
+    "side_effects": ["skin_reaction"],
+}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    pages._rendered_pages.pages.clear()
+
+
+def answer_in_turn(first: Client, second: Client) -> None:
+    """Both patients answer each question, one after the other, so every page is drawn for both."""
+    for client in (first, second):
+        client.get("/check/")
+    for question in FIRST:
+        for client, answers in ((first, FIRST), (second, SECOND)):
+            response = client.post(f"/check/question/{question}/", {question: answers[question]})
+            assert response.status_code == 302, (question, response.status_code)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx partial"])
+def test_two_patients_never_see_each_others_answers_on_any_shared_page(published_rules: RuleSet, htmx: bool) -> None:
+    first, second = Client(), Client()
+    answer_in_turn(first, second)
+    headers = HTMX if htmx else {}
+    for question in FIRST:
+        for client, answers in ((first, FIRST), (second, SECOND), (first, FIRST)):
+            for address in (f"/check/question/{question}/", f"/check/question/{question}/?change=1"):
+                page = client.get(address, headers=headers).content.decode()
+                assert CHECKED.findall(page) == answers[question], (question, address)
+    assert len(pages._rendered_pages.pages) >= len(FIRST), "the question pages were shared through the cache"
+
+
+def test_patients_with_the_same_answers_get_the_same_page_with_their_own_security_token(
+    published_rules: RuleSet,
+) -> None:
+    first, second = Client(), Client()
+    for client in (first, second):
+        client.get("/check/")
+        client.post("/check/question/urgent_symptoms/", {"urgent_symptoms": ["no"]})
+    pages_seen = [client.get("/check/question/condition/").content.decode() for client in (first, second)]
+    assert TOKEN.sub("", pages_seen[0]) == TOKEN.sub("", pages_seen[1])
+    tokens = [TOKEN.findall(page) for page in pages_seen]
+    assert tokens[0] and tokens[1] and tokens[0] != tokens[1]
+    assert pages.CSRF_PLACEHOLDER not in pages_seen[0]
