@@ -31,7 +31,8 @@ UPDATE_REASON = "Default content updated to version 2 after an independent clini
 
 def default_document() -> dict[str, Any]:
     """The default content this code ships."""
-    return json.loads(DEFAULT_RULESET_PATH.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(DEFAULT_RULESET_PATH.read_text(encoding="utf-8"))
+    return document
 
 
 def content_version(document: Mapping[str, Any]) -> int:
@@ -46,13 +47,15 @@ def shipped_content_version() -> int:
 
 def installed_content_version() -> int | None:
     """The newest default-content version the draft was loaded from or updated to, if recorded."""
-    return DefaultContentVersion.objects.aggregate(latest=Max("version"))["latest"]
+    latest: int | None = DefaultContentVersion.objects.aggregate(latest=Max("version"))["latest"]
+    return latest
 
 
 def shipped_document(version: int) -> dict[str, Any]:
     """An earlier shipped version, kept beside the current one as `default_ruleset_v<N>.json`."""
     path = Path(__file__).with_name(f"default_ruleset_v{version}.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
 
 
 def update_waiting() -> tuple[int, int] | None:

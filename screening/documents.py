@@ -147,19 +147,22 @@ def _foreign_options(where: str, question_id: str, options: list[str], options_o
     return []
 
 
+# (collection, identifying key, what people call an item), in the order a document lists them.
 COLLECTIONS = (
+    ("sources", "code", "Source"),
+    ("sections", "id", "Section"),
     ("questions", "id", "Question"),
     ("rules", "id", "Rule"),
-    ("sections", "id", "Section"),
-    ("sources", "code", "Source"),
     ("scenarios", "name", "Test patient"),
 )
+# A list of changes leads with what patients meet first.
+CHANGES_ORDER = ("questions", "rules", "sections", "sources", "scenarios")
 
 
 def document_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What changed from one rule-set document to another, item by item and field by field."""
     changes: list[dict[str, Any]] = []
-    for collection, key, kind in COLLECTIONS:
+    for collection, key, kind in sorted(COLLECTIONS, key=lambda c: CHANGES_ORDER.index(c[0])):
         before = {item[key]: item for item in old.get(collection, [])}
         after = {item[key]: item for item in new.get(collection, [])}
         for identifier in [*before, *(i for i in after if i not in before)]:

@@ -8,9 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from screening.documents import FORMAT, document_problems
+from screening.documents import COLLECTIONS, FORMAT, document_problems
 from screening.history import change_reason
-from screening.merge import COLLECTIONS
 from screening.models import (
     Condition,
     GuidanceSection,
@@ -341,7 +340,7 @@ def _put[M: models.Model](instance: M, values: Mapping[str, Any], *, reason: str
 
 def _remove(instances: Iterable[models.Model], *, reason: str) -> None:
     for instance in list(instances):
-        instance._change_reason = reason  # type: ignore[attr-defined]
+        instance._change_reason = reason  # type: ignore[attr-defined]  # simple-history reads it
         instance.delete()
 
 

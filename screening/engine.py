@@ -34,22 +34,22 @@ class Level(TextChoices):
         members = list(type(self))
         return len(members) - members.index(self)
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+    def __lt__(self, other: object) -> bool:
         if isinstance(other, Level):
             return self.severity < other.severity
         return NotImplemented
 
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+    def __gt__(self, other: object) -> bool:
         if isinstance(other, Level):
             return self.severity > other.severity
         return NotImplemented
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
+    def __le__(self, other: object) -> bool:
         if isinstance(other, Level):
             return self.severity <= other.severity
         return NotImplemented
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+    def __ge__(self, other: object) -> bool:
         if isinstance(other, Level):
             return self.severity >= other.severity
         return NotImplemented

@@ -26,7 +26,8 @@ def draft_ruleset(language: str | None = None) -> RuleSet:
 
 def current_version() -> int | None:
     """The live version number: one small query."""
-    return PublishedRuleSet.objects.aggregate(latest=Max("version"))["latest"]
+    latest: int | None = PublishedRuleSet.objects.aggregate(latest=Max("version"))["latest"]
+    return latest
 
 
 def current_ruleset(language: str | None = None) -> RuleSet:

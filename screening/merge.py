@@ -11,17 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from screening.documents import LANGUAGE_NAMES
+from screening.documents import COLLECTIONS, LANGUAGE_NAMES
 from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, checked_name, text_lines, translated_name
 
-# (collection, identifying key, what people call an item), in the order a document lists them.
-COLLECTIONS = (
-    ("sources", "code", "Source"),
-    ("sections", "id", "Section"),
-    ("questions", "id", "Question"),
-    ("rules", "id", "Rule"),
-    ("scenarios", "name", "Test patient"),
-)
 COLLECTION_NAMES = frozenset(name for name, _, _ in COLLECTIONS)
 # What an absent field means: the model field's default (texts absent from a document are empty).
 FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -115,11 +107,15 @@ def merge_documents(
         if conflict:
             conflicts.append(Conflict("Rule set", "", name, f"kept your edit: the rule set's {name}"))
     for collection, key, kind in COLLECTIONS:
+
+        def label(identifier: str, kind: str = kind) -> str:
+            return f"{kind} '{identifier}'"
+
         merged[collection], found = _merge_collection(
             collection=collection,
             key=key,
             kind=kind,
-            label=lambda identifier, kind=kind: f"{kind} '{identifier}'",
+            label=label,
             base=base[collection],
             ours=ours[collection],
             theirs=theirs[collection],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -17,7 +19,7 @@ identifier_validator = RegexValidator(
 )
 
 
-def chinese_text(verbose_name: str, *, max_length: int | None = None) -> models.Field:
+def chinese_text(verbose_name: str, *, max_length: int | None = None) -> models.Field[str, str]:
     """The Simplified Chinese version of a patient-facing text, edited beside the English one."""
     help_text = "Simplified Chinese. Leave empty and Chinese pages show the English text, marked as English."
     if max_length is None:
@@ -25,7 +27,7 @@ def chinese_text(verbose_name: str, *, max_length: int | None = None) -> models.
     return models.CharField(f"{verbose_name} (简体中文)", max_length=max_length, blank=True, help_text=help_text)
 
 
-def translation_checked() -> models.BooleanField:
+def translation_checked() -> models.BooleanField[bool, bool]:
     return models.BooleanField(
         "checked by a clinician",
         default=False,
@@ -33,12 +35,12 @@ def translation_checked() -> models.BooleanField:
     )
 
 
-def identifier_field(**kwargs: object) -> models.CharField:
+def identifier_field(*, unique: bool = False) -> models.CharField[str, str]:
     return models.CharField(
         max_length=64,
         validators=[identifier_validator],
         help_text="Fixed identifier used in forms, results and exports. Do not derive it from wording.",
-        **kwargs,
+        unique=unique,
     )
 
 
@@ -256,7 +258,7 @@ class DefaultContentVersion(models.Model):
         return f"default content version {self.version}"
 
 
-class PublishedRuleSetQuerySet(models.QuerySet):
+class PublishedRuleSetQuerySet(models.QuerySet["PublishedRuleSet"]):
     """Published versions are a record: no bulk edits or deletes either."""
 
     def update(self, **kwargs: object) -> int:
@@ -289,10 +291,10 @@ class PublishedRuleSet(models.Model):
     def __str__(self) -> str:
         return f"version {self.version}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and PublishedRuleSet.objects.filter(pk=self.pk).exists():
             raise ValidationError("A published rule set cannot be changed. Publish a new version instead.")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
 
 def skip_rule_problem(*, question: Question, depends_on: Question) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,7 +52,7 @@ def _record_results(results: list[ScenarioResult]) -> None:
         )
 
 
-def publish(*, user: AbstractBaseUser | None = None, note: str = "") -> PublishedRuleSet:
+def publish(*, user: User | AnonymousUser | None = None, note: str = "") -> PublishedRuleSet:
     """Validate the draft, run its test patients, and make it the live rule set under the next version.
 
     All of it happens in one transaction: if anything fails, the version that was live stays live.

@@ -45,7 +45,7 @@ def _hyphenator() -> Pyphen:
 
 def _round_half_away(number: float, points: int) -> float:
     """Round to `points` decimals, halves away from zero (not Python's round-half-to-even)."""
-    scale = 10**points
+    scale: int = 10**points  # int ** int is typed Any: a negative power gives a float
     return math.floor(number * scale + math.copysign(0.5, number)) / scale
 
 

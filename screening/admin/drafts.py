@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from screening.admin.forms import (
     ConditionForm,
@@ -27,8 +26,21 @@ from screening.models import Condition, GuidanceSection, Option, Question, Rule,
 from screening.readability import TARGET_GRADE, check_text
 from screening.translations import ENGLISH
 
+# Django's admin classes take no type arguments at run time: the type checker alone sees them filled in.
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
 
-class OptionInline(admin.TabularInline):
+    # django-simple-history ships no type hints: to the type checker its admin is the ModelAdmin it extends.
+    HistoryAdmin = admin.ModelAdmin[Any]
+    OptionInlineBase = admin.TabularInline[Option, Question]
+    OptionsInlineBase = admin.TabularInline[Any, Any]
+else:
+    from simple_history.admin import SimpleHistoryAdmin as HistoryAdmin
+
+    OptionInlineBase = OptionsInlineBase = admin.TabularInline
+
+
+class OptionInline(OptionInlineBase):
     model = Option
     form = TranslationCheckForm
     formset = OptionFormSet
@@ -36,7 +48,7 @@ class OptionInline(admin.TabularInline):
     extra = 0
 
 
-class OptionsInline(admin.TabularInline):
+class OptionsInline(OptionsInlineBase):
     """An inline whose rows pick options: the grouped option list is read once for all its rows."""
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
@@ -63,7 +75,7 @@ class ConditionInline(OptionsInline):
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
-class DraftAdmin(SimpleHistoryAdmin):
+class DraftAdmin(HistoryAdmin):
     """Shared by the draft models: a required reason, the audit history, wording checks."""
 
     form = ReasonForm
@@ -72,7 +84,7 @@ class DraftAdmin(SimpleHistoryAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> _FieldGroups:
         return [*super().get_fields(request, obj), "change_reason"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -102,7 +114,7 @@ class DraftAdmin(SimpleHistoryAdmin):
         with change_reason(f"Deleted in the admin by {request.user}"):
             super().delete_model(request, obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         with change_reason(f"Deleted in the admin by {request.user}"):
             super().delete_queryset(request, queryset)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -27,12 +27,23 @@ def grouped_option_choices() -> list[tuple[str, list[tuple[int, str]]]]:
 
 CHECKED_SUFFIX = "_checked"
 
+# Django's form classes take no type arguments at run time: the type checker alone sees them filled in.
+if TYPE_CHECKING:
+    AnyModelForm = forms.ModelForm[Any]
+    ScenarioModelForm = forms.ModelForm[Scenario]
+    ShowWhenFormSetBase = BaseInlineFormSet[ShowWhen, Question, forms.ModelForm[ShowWhen]]
+    OptionFormSetBase = BaseInlineFormSet[Option, Question, forms.ModelForm[Option]]
+else:
+    AnyModelForm = ScenarioModelForm = forms.ModelForm
+    ShowWhenFormSetBase = OptionFormSetBase = BaseInlineFormSet
 
-class TranslationCheckForm(forms.ModelForm):
+
+class TranslationCheckForm(AnyModelForm):
     """A translation checked against one wording is no longer checked once either text changes."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name in self.fields:
             if not name.endswith(CHECKED_SUFFIX) or name in self.changed_data or not cleaned.get(name):
                 continue
@@ -55,7 +66,7 @@ class TranslationCheckForm(forms.ModelForm):
         return name in self.fields and words(self.initial.get(name)) != words(self.cleaned_data.get(name))
 
 
-class OptionsOfOneQuestionForm(forms.ModelForm):
+class OptionsOfOneQuestionForm(AnyModelForm):
     """A condition or skip rule: the options must all belong to the question it names."""
 
     question_field = "question"
@@ -65,11 +76,13 @@ class OptionsOfOneQuestionForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = self.option_choices if self.option_choices is not None else grouped_option_choices()
-        self.fields["options"].choices = choices
+        # A model many-to-many field: a multiple-choice field, which Form.fields types as a plain Field.
+        cast(forms.ChoiceField, self.fields["options"]).choices = choices
         self.fields["options"].widget.attrs["size"] = 8
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         question = cleaned.get(self.question_field)
         options = list(cleaned.get("options") or [])
         if question is not None and cleaned and not cleaned.get("DELETE"):
@@ -93,7 +106,7 @@ class ShowWhenForm(OptionsOfOneQuestionForm):
         fields = ["depends_on", "options"]
 
 
-class ShowWhenFormSet(BaseInlineFormSet):
+class ShowWhenFormSet(ShowWhenFormSetBase):
     def clean(self) -> None:
         super().clean()
         question: Question = self.instance
@@ -106,7 +119,7 @@ class ShowWhenFormSet(BaseInlineFormSet):
                 form.add_error("depends_on", problem)
 
 
-class OptionFormSet(BaseInlineFormSet):
+class OptionFormSet(OptionFormSetBase):
     def clean(self) -> None:
         super().clean()
         kept = [f for f in self.forms if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")]
@@ -126,7 +139,7 @@ class ReasonForm(TranslationCheckForm):
     )
 
 
-class ScenarioForm(forms.ModelForm):
+class ScenarioForm(ScenarioModelForm):
     expected_rules = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -141,7 +154,8 @@ class ScenarioForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         known = list(Rule.objects.values_list("identifier", "title"))
         extra = [(r, f"{r} (no longer in the draft)") for r in self.initial.get("expected_rules", []) or []]
-        self.fields["expected_rules"].choices = [(i, f"{i}: {t}") for i, t in known] + [
+        # Declared above as a MultipleChoiceField; Form.fields types it as a plain Field.
+        cast(forms.ChoiceField, self.fields["expected_rules"]).choices = [(i, f"{i}: {t}") for i, t in known] + [
             c for c in extra if c[0] not in dict(known)
         ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -15,9 +15,15 @@ from screening import publishing
 from screening.admin.forms import ScenarioForm
 from screening.models import Scenario
 
+# Django's ModelAdmin takes no type arguments at run time: the type checker alone sees it filled in.
+if TYPE_CHECKING:
+    ScenarioModelAdmin = admin.ModelAdmin[Scenario]
+else:
+    ScenarioModelAdmin = admin.ModelAdmin
+
 
 @admin.register(Scenario)
-class ScenarioAdmin(admin.ModelAdmin):
+class ScenarioAdmin(ScenarioModelAdmin):
     form = ScenarioForm
     list_display = ["name", "expected_overall", "active", "last_passed", "last_run_at"]
     list_filter = ["expected_overall", "active", "last_passed"]
@@ -32,11 +38,11 @@ class ScenarioAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Prefill from the preview's "Save these answers as a test patient" link."""
         initial = super().get_changeform_initial_data(request)
-        if isinstance(initial.get("expected_rules"), str):
-            initial["expected_rules"] = [r for r in initial["expected_rules"].split(",") if r]
-        if isinstance(initial.get("answers"), str):
+        if isinstance(rules := initial.get("expected_rules"), str):
+            initial["expected_rules"] = [r for r in rules.split(",") if r]
+        if isinstance(answers := initial.get("answers"), str):
             try:
-                initial["answers"] = json.loads(initial["answers"])
+                initial["answers"] = json.loads(answers)
             except ValueError:
                 del initial["answers"]
         return initial

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -19,8 +20,14 @@ from screening.fhir import questionnaire
 from screening.models import Condition, GuidanceSection, Option, PublishedRuleSet, Question, Rule, ShowWhen, Source
 from screening.translations import TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
 
+# Django's ModelAdmin takes no type arguments at run time: the type checker alone sees it filled in.
+if TYPE_CHECKING:
+    PublishedModelAdmin = admin.ModelAdmin[PublishedRuleSet]
+else:
+    PublishedModelAdmin = admin.ModelAdmin
 
-class WorkflowViews(admin.ModelAdmin):
+
+class WorkflowViews(PublishedModelAdmin):
     """The views PublishedRuleSetAdmin serves at its URLs; registered through it, never on their own."""
 
     def _can_edit_draft(self, request: HttpRequest) -> bool:
@@ -36,7 +43,7 @@ class WorkflowViews(admin.ModelAdmin):
         blocked: publishing.PublishBlocked | None = None
         if request.method == "POST" and form.is_valid():
             try:
-                published = publishing.publish(user=request.user, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+                published = publishing.publish(user=request.user, note=form.cleaned_data["note"])
             except publishing.PublishBlocked as error:
                 blocked = error
             else:
@@ -150,7 +157,8 @@ class WorkflowViews(admin.ModelAdmin):
         return render(request, "admin/screening/publishedruleset/translations.html", context)
 
     def change_log_view(self, request: HttpRequest) -> HttpResponse:
-        models = [Question, Option, ShowWhen, Rule, Condition, Source, GuidanceSection]
+        # simple-history adds each model's `history` manager, which the type checker cannot see.
+        models: list[type[Any]] = [Question, Option, ShowWhen, Rule, Condition, Source, GuidanceSection]
         records = sorted(
             (
                 {"record": record, "kind": model._meta.verbose_name}
@@ -195,8 +203,9 @@ def translation_rows() -> list[dict[str, Any]]:
                     status = MISSING if not (english and translation) else CHECKED if checked else NOT_CHECKED
                     rows.append(
                         {
-                            "item": f"{model._meta.verbose_name.capitalize()} {obj}",
-                            "field": obj._meta.get_field(name).verbose_name,
+                            "item": f"{str(model._meta.verbose_name).capitalize()} {obj}",
+                            # A text field of the model, never a relation.
+                            "field": cast("Field[Any, Any]", obj._meta.get_field(name)).verbose_name,
                             "english": english,
                             "translation": translation,
                             "language": language,

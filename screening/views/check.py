@@ -93,17 +93,17 @@ def _askable(request: PatientRequest, question_id: str, *, change: bool) -> Ques
     where = request.where
     current = request.ruleset.question(question_id)
     if current is None:
-        raise problems.unknown_question(request, next_url=continue_url(request, where))
+        raise problems.UNKNOWN_QUESTION.at(continue_url(request, where))
     if not request.visit.started and current is not where.shown[0]:
         raise problems.not_started(request)
     if current not in where.shown:
         if where.ended_by is not None:
             # The check ended at an earlier answer: what to do now comes before any other question.
             raise Detour(url(request, "result"))
-        raise problems.not_applicable(request, next_url=continue_url(request, where))
+        raise problems.NOT_APPLICABLE.at(continue_url(request, where))
     earlier = next((q for q in where.shown[: where.shown.index(current)] if q.id not in request.visit.answers), None)
     if earlier is not None:
-        raise problems.earlier_first(request, first_url=question_url(request, earlier, change=change))
+        raise problems.EARLIER_FIRST.at(question_url(request, earlier, change=change))
     return current
 
 
@@ -169,8 +169,8 @@ def _require_complete(request: PatientRequest) -> Walk:
     if where.upcoming is None:
         return where
     if not request.visit.answers:
-        raise problems.no_answers(request)
-    raise problems.incomplete(request, next_url=question_url(request, where.upcoming))
+        raise problems.NO_ANSWERS.at(url(request, "begin"))
+    raise problems.INCOMPLETE.at(question_url(request, where.upcoming))
 
 
 @never_cache

@@ -83,7 +83,7 @@ def switch_language(request: HttpRequest) -> HttpResponse:
     """
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):
-        return problems.unknown_language(request).page(with_warning_signs(request))
+        return problems.UNKNOWN_LANGUAGE.at(url(request, "start")).page(with_warning_signs(request))
     with translation.override(language):
         target = same_page_in(request, request.POST.get("next", ""), language) or url(request, "start")
     response = HttpResponseRedirect(target)
