@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from screening.documents import document_diff, document_problems
-from screening.drafts import draft_document, load_document, write_draft
+from screening.draft_writer import write_draft
+from screening.drafts import draft_document, load_document
 from screening.history import change_reason
 from screening.merge import Conflict, canonical, merge_documents, reference_problems
 from screening.models import DefaultContentVersion, Question, Rule

@@ -285,11 +285,6 @@ def counted_answers(ruleset: RuleSet, answers: Answers) -> dict[str, tuple[str, 
     return walk(ruleset, answers).counted
 
 
-def ignored_answers(ruleset: RuleSet, answers: Answers) -> list[str]:
-    """Answers that do not count, in question order, then any to questions the rule set lacks."""
-    return list(walk(ruleset, answers).ignored)
-
-
 def next_question(ruleset: RuleSet, answers: Answers) -> Question | None:
     """The first shown question without an answer, or None when the result comes next."""
     return walk(ruleset, answers).upcoming
