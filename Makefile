@@ -16,15 +16,16 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run serve observatory bench test test-postgres lint messages setup clean
+.PHONY: help run serve observatory bench test test-fast test-postgres lint messages setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
 	@echo "make test   set up the same, then run the whole test suite"
+	@echo "make test-fast  the suite without the browser and slow tests (no Chromium), for the edit loop"
 	@echo "make serve  production settings under gunicorn, over local TLS: https://$(SERVE_HOST_PORT)"
 	@echo "make test-postgres  the whole suite against a private PostgreSQL cluster"
 	@echo "make bench  the patient flow under load, as ratios to a bare view and a static file"
-	@echo "make lint   ruff and the missing-migrations check"
+	@echo "make lint   ruff (check and format), mypy --strict and the missing-migrations check"
 	@echo "make messages  update the Chinese interface catalogue after changing strings (needs gettext)"
 
 $(INSTALLED): pyproject.toml
@@ -64,6 +65,11 @@ test: setup
 	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/pytest
 
+# The edit loop: everything but the real-browser tests and the slow ones (servers, wrk, long
+# hypothesis runs), so no Chromium is needed. Under a minute; `make test` still runs everything.
+test-fast: setup
+	$(VENV)/bin/pytest -m "not browser and not slow"
+
 # Production settings, environment only. For a local run it makes a secret key and a self-signed
 # certificate under var/ (kept out of git); a real deployment sets DJANGO_SECRET_KEY itself.
 var/secret_key:
@@ -96,6 +102,7 @@ test-postgres: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(LOCAL) $(VENV)/bin/mypy
 	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run
 
 clean:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import translation
+from whitenoise.base import WhiteNoise
 
 from screening.defaults import default_document, ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
@@ -60,3 +62,37 @@ def english_between_tests() -> Iterator[None]:
     """A request in Chinese leaves its language active in this thread; the next test starts in English."""
     yield
     translation.activate("en")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_listed_once() -> Iterator[None]:
+    """WhiteNoise lists the collected static files once per run, not once per test client.
+
+    Every test client loads the middleware afresh, and WhiteNoise then reads about a thousand
+    collected files and works out their headers: about a third of the suite's time. The files do
+    not change during a run, so a list already made for the same folder and header settings is reused.
+    """
+    made: dict[tuple[Any, ...], dict[str, Any]] = {}
+    list_files = WhiteNoise.update_files_dictionary
+
+    def update_files_dictionary(self: WhiteNoise, root: str, prefix: str) -> None:
+        key = (
+            type(self),
+            root,
+            prefix,
+            self.max_age,
+            self.allow_all_origins,
+            self.charset,
+            self.add_headers_function,
+            self.index_file,
+            tuple(sorted(self.media_types.types_map.items())),
+        )
+        if key not in made:
+            before = dict(self.files)
+            list_files(self, root, prefix)
+            made[key] = {url: file for url, file in self.files.items() if before.get(url) is not file}
+        self.files.update(made[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoise, "update_files_dictionary", update_files_dictionary)
+        yield

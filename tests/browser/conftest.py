@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,15 +21,13 @@ from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from tests.browser.helpers import DESKTOP
+from tests.support.browser import DESKTOP, TIMEOUT_MS, NewPage
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM_MISSING = "Debian chromium is required in CI: apt-get install chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
-# Generous for a loaded CI machine, short enough that a broken step fails quickly.
-TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +78,6 @@ def _through_the_app(application):
 def server_url(live_server: LiveServer, published_rules) -> str:
     """The live server's address, with the default rule set published (the flush emptied it)."""
     return live_server.url
-
-
-NewPage = Callable[..., Page]
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
 """axe-core finds no violations on any patient page, at phone and desktop widths, and focus is visible.
 
+The pages that differ between the languages only by their address and words are audited in English
+and in Chinese (the Chinese page must also be wholly Chinese); the other Chinese audits are in
+test_chinese_browser.py.
+
 Each audited page is also saved as a full-page screenshot in /tmp/browser-shots/ for a human to look
 at; no assertion reads them.
 """
@@ -9,10 +13,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.helpers import (
+from tests.support.browser import (
     NO_CAUTIONS,
     PATIENT_FOR_LEVEL,
+    ZH,
     audit,
+    expect_chinese_page,
     fired_rules,
     path_of,
     post_answers,
@@ -22,10 +28,24 @@ from tests.browser.helpers import (
 pytestmark = pytest.mark.browser
 
 
-def test_the_start_page_has_no_axe_violations(page: Page):
-    page.goto("/")
-    expect(page.get_by_role("link", name="Start now", exact=True)).to_be_visible()
-    audit(page, "start")
+# The site prefix of each language, with the name its audits are saved under.
+LANGUAGES = pytest.mark.parametrize("site", ["", ZH], ids=["english", "chinese"])
+START_NOW = {"": "Start now", ZH: "现在开始"}
+
+
+def audit_in(page: Page, site: str, name: str) -> None:
+    """Audit the page; a Chinese page must also show no English interface words."""
+    if site == ZH:
+        expect_chinese_page(page)
+        name = f"zh-{name}"
+    audit(page, name)
+
+
+@LANGUAGES
+def test_the_start_page_has_no_axe_violations(page: Page, site: str):
+    page.goto(f"{site}/")
+    expect(page.get_by_role("link", name=START_NOW[site], exact=True)).to_be_visible()
+    audit_in(page, site, "start")
 
 
 def test_a_question_page_has_no_axe_violations(page: Page):
@@ -57,20 +77,22 @@ def test_check_your_answers_has_no_axe_violations(page: Page):
     audit(page, "check-answers")
 
 
-def test_the_education_page_has_no_axe_violations(page: Page):
-    page.goto("/about-the-cream/")
+@LANGUAGES
+def test_the_education_page_has_no_axe_violations(page: Page, site: str):
+    page.goto(f"{site}/about-the-cream/")
     expect(page.locator("main h1")).to_be_visible()
-    audit(page, "education")
+    audit_in(page, site, "education")
 
 
+@LANGUAGES
 @pytest.mark.parametrize("level", list(PATIENT_FOR_LEVEL))
-def test_the_result_page_has_no_axe_violations_at_every_level(page: Page, level: str):
+def test_the_result_page_has_no_axe_violations_at_every_level(page: Page, level: str, site: str):
     answers, rule = PATIENT_FOR_LEVEL[level]
-    post_answers(page, answers)
-    page.goto("/check/result/")
+    post_answers(page, answers, site=site)
+    page.goto(f"{site}/check/result/")
     assert result_level(page) == level
     assert fired_rules(page) == ([rule] if rule else [])
-    audit(page, f"result-{level}")
+    audit_in(page, site, f"result-{level}")
 
 
 def tab_to_start_button(page: Page) -> Locator:

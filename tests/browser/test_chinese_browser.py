@@ -20,17 +20,21 @@ from pypdf.generic import DictionaryObject, IndirectObject
 
 from screening.engine import Rule, RuleSet, evaluate
 from screening.live import current_ruleset
-from tests.browser import helpers
-from tests.browser.conftest import TIMEOUT_MS
-from tests.browser.helpers import (
+from tests.support import browser as helpers
+from tests.support.browser import (
     BROWSER_MARGINS,
     DESKTOP,
+    HAN,
     MANY_CAUTIONS,
     PATIENT_FOR_LEVEL,
     SHOTS,
     SITE,
+    TIMEOUT_MS,
+    ZH,
     Answers,
     answer_question,
+    expect_chinese_page,
+    expect_english_page,
     fired_rules,
     focused,
     path_of,
@@ -39,29 +43,17 @@ from tests.browser.helpers import (
     replacing_main,
     result_level,
     screenshot,
+    tab_to,
 )
 
 pytestmark = pytest.mark.browser
 
-ZH = "/zh-hans"
 # The interface words the tests click, by the language prefix of the page they are on.
 CONTINUE = {"": "Continue", ZH: "继续"}
 BACK = {"": "Back", ZH: "返回"}
 SEE_RESULT = {"": "See your result", ZH: "查看您的结果"}
 SWITCH_TO = {"": "简体中文", ZH: "English"}
-# English interface words that must not be left on a Chinese page.
-ENGLISH_INTERFACE = [
-    "Your result",
-    "What to do next",
-    "Print this result",
-    "Read about the cream",
-    "Check or change your answers",
-    "Clear my answers",
-    "Skip to main content",
-    "Continue",
-]
-# Chinese (CJK ideographs); the missing-glyph marks a PDF shows for text its fonts cannot draw.
-HAN = re.compile(r"[\u4e00-\u9fff]")
+# The missing-glyph marks a PDF shows for text its fonts cannot draw.
 MISSING_GLYPHS = ("\ufffd", "\u25a1")  # the replacement character, and the white square (tofu)
 
 # facts.md: a patient in their first 8 weeks with a skin reaction must stop and call (one rule fires);
@@ -135,20 +127,6 @@ def switch_language(page: Page) -> None:
 def switch_next(page: Page) -> str:
     """The page the language switch will show in the other language (its hidden `next`)."""
     return page.locator("form#language-switch input[name=next]").input_value()
-
-
-def expect_chinese_page(page: Page) -> None:
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-    expect(page.locator("form#language-switch button[type=submit]")).to_have_text("English")
-    text = page.locator("body").inner_text()
-    assert HAN.search(text), f"no Chinese on {page.url}"
-    left = [words for words in ENGLISH_INTERFACE if words in text]
-    assert not left, f"English interface text on the Chinese page {page.url}: {left}"
-
-
-def expect_english_page(page: Page) -> None:
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("form#language-switch button[type=submit]")).to_have_text("简体中文")
 
 
 def summary_rows(page: Page) -> list[tuple[str, str]]:
@@ -342,18 +320,13 @@ def test_a_browser_asking_for_english_stays_on_the_english_start_page(new_contex
     expect_english_page(page)
 
 
-# 4. axe-core and the keyboard on Chinese pages -----------------------------------------------------------
+# 4. axe-core and the keyboard on Chinese pages ---------------------------------------------------------
+# (The start, result and education pages are audited in both languages in test_accessibility.py.)
 
 
 def audit(page: Page, name: str) -> None:
     expect_chinese_page(page)
     helpers.audit(page, name)
-
-
-def test_the_chinese_start_page_has_no_axe_violations(page: Page):
-    page.goto(f"{ZH}/")
-    expect(page.get_by_role("link", name="现在开始", exact=True)).to_be_visible()
-    audit(page, "zh-start")
 
 
 def test_a_chinese_question_page_has_no_axe_violations(page: Page, zh_rules: RuleSet):
@@ -388,16 +361,6 @@ def test_chinese_check_your_answers_has_no_axe_violations(page: Page):
     audit(page, "zh-check-answers")
 
 
-@pytest.mark.parametrize("level", list(PATIENT_FOR_LEVEL))
-def test_the_chinese_result_page_has_no_axe_violations_at_every_level(page: Page, level: str):
-    answers, rule = PATIENT_FOR_LEVEL[level]
-    post_answers(page, answers, site=ZH)
-    page.goto(f"{ZH}/check/result/")
-    assert result_level(page) == level
-    assert fired_rules(page) == ([rule] if rule else [])
-    audit(page, f"zh-result-{level}")
-
-
 def test_the_chinese_printable_result_has_no_axe_violations(page: Page):
     post_answers(page, MANY_CAUTIONS, site=ZH)
     page.goto(f"{ZH}/check/result/print/")
@@ -405,26 +368,11 @@ def test_the_chinese_printable_result_has_no_axe_violations(page: Page):
     audit(page, "zh-result-print")
 
 
-def test_the_chinese_education_page_has_no_axe_violations(page: Page):
-    page.goto(f"{ZH}/about-the-cream/")
-    expect(page.locator("main h1")).to_be_visible()
-    audit(page, "zh-education")
-
-
-def tab_to(page: Page, selector: str, *, limit: int = 10) -> int:
-    """Press Tab until the focused element matches the selector; returns the number of presses."""
-    for presses in range(1, limit + 1):
-        page.keyboard.press("Tab")
-        if page.evaluate("selector => document.activeElement.matches(selector)", selector):
-            return presses
-    pytest.fail(f"{limit} presses of Tab never reached {selector} on {page.url}")
-
-
 def test_a_keyboard_user_reaches_the_language_switch_by_tab_and_switches_with_enter(page: Page, zh_rules: RuleSet):
     page.goto(f"{ZH}/check/")
     assert question_id(page.url) == "urgent_symptoms"
 
-    presses = tab_to(page, "form#language-switch button[type=submit]")
+    presses = tab_to(page, "form#language-switch button[type=submit]", limit=10)
     assert presses <= 3, "the switch comes right after the skip link and the site name"
     assert focused(page)["text"] == "English"
     assert page.evaluate("() => document.activeElement.matches(':focus-visible')")
@@ -433,7 +381,7 @@ def test_a_keyboard_user_reaches_the_language_switch_by_tab_and_switches_with_en
     assert path_of(page.url) == "/check/question/urgent_symptoms/"
     expect_english_page(page)
 
-    tab_to(page, "form#language-switch button[type=submit]")
+    tab_to(page, "form#language-switch button[type=submit]", limit=10)
     assert focused(page)["text"] == "简体中文"
     with page.expect_navigation():
         page.keyboard.press("Enter")

@@ -20,9 +20,9 @@ from playwright.sync_api import Page, expect
 
 from screening.defaults import default_document
 from screening.models import PublishedRuleSet, Rule, Scenario
-from tests.browser.conftest import NewPage
-from tests.browser.helpers import (
+from tests.support.browser import (
     Answers,
+    NewPage,
     fired_rules,
     patient,
     post_answers,

@@ -12,13 +12,13 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from screening.engine import RuleSet
-from tests.browser.conftest import NewPage
-from tests.browser.helpers import (
+from tests.support.browser import (
     AXE,
     BROWSER_MARGINS,
     NO_CAUTIONS,
     PHONE,
     SHOTS,
+    NewPage,
     answer_question,
     path_of,
     post_answers,

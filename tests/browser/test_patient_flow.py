@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from screening.engine import RuleSet
-from tests.browser.helpers import (
+from tests.support.browser import (
     NO_CAUTIONS,
     PATIENT_FOR_LEVEL,
     SITE,
@@ -25,6 +25,7 @@ from tests.browser.helpers import (
     replacing_main,
     result_level,
     see_result,
+    tab_to,
     walk_to_answers,
     walk_to_result,
 )
@@ -183,15 +184,6 @@ def test_a_change_that_reveals_new_questions_asks_them_and_then_returns_to_check
     expect(summary_row(page, pregnancy.text).locator("dd").first).to_have_text(pregnancy.option("no").label)
     expect(summary_row(page, breastfeeding.text).locator("dd").first).to_have_text(breastfeeding.option("no").label)
     expect(page.locator(".summary-row")).to_have_count(len(child) + 2)
-
-
-def tab_to(page: Page, selector: str, *, limit: int = 40) -> None:
-    """Press Tab until the focused element matches the selector."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("selector => document.activeElement.matches(selector)", selector):
-            return
-    pytest.fail(f"{limit} presses of Tab never reached {selector} on {page.url}")
 
 
 def answer_by_keyboard(page: Page, answers: Answers, rules: RuleSet) -> None:

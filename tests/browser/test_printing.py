@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from pypdf import PdfReader
 
 from screening.engine import RuleSet, evaluate
-from tests.browser.helpers import BROWSER_MARGINS, MANY_CAUTIONS, post_answers
+from tests.support.browser import BROWSER_MARGINS, MANY_CAUTIONS, post_answers
 
 pytestmark = pytest.mark.browser
 

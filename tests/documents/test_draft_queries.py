@@ -32,7 +32,10 @@ def ten_times_larger(document: dict[str, Any]) -> dict[str, Any]:
     return larger
 
 
-@pytest.mark.parametrize("size", ["default", "ten times larger"])
+SIZES = ["default", pytest.param("ten times larger", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_the_draft_document_takes_a_fixed_number_of_queries(
     published_rules, django_assert_max_num_queries, size: str
 ) -> None:
@@ -43,7 +46,7 @@ def test_the_draft_document_takes_a_fixed_number_of_queries(
     assert len(document["rules"]) == len(default_document()["rules"]) * (1 if size == "default" else 10)
 
 
-@pytest.mark.parametrize("size", ["default", "ten times larger"])
+@pytest.mark.parametrize("size", SIZES)
 def test_a_preview_step_takes_a_fixed_number_of_queries(
     published_rules, clinician_client: Client, django_assert_max_num_queries, size: str
 ) -> None:

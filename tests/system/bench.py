@@ -154,7 +154,9 @@ def prepare_requests(base: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def measure_load(wrk: str, base: str, requests: dict[str, dict[str, Any]], args: Any, scratch: Path) -> dict:
+def measure_load(
+    wrk: str, base: str, requests: dict[str, dict[str, Any]], args: Any, scratch: Path
+) -> dict[str, dict[str, float]]:
     """wrk on each request in turn, for several rounds; the median round of each is kept."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in requests}
     for _ in range(args.rounds):

@@ -27,7 +27,8 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @contextmanager
@@ -170,6 +171,7 @@ class Browser:
         self, method: str, path: str, form: dict[str, object] | None = None, headers: dict[str, str] | None = None
     ) -> Response:
         server = urlsplit(self._server())
+        assert server.hostname, "the servers are absolute http:// URLs"
         connection = http.client.HTTPConnection(server.hostname, server.port, timeout=60)
         headers = {"Host": "127.0.0.1", **(headers or {})}
         if self.cookies:

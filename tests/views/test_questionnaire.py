@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
 
 import pytest
 from django.apps import apps
@@ -24,23 +23,17 @@ from screening.engine import RuleSet, evaluate, shown_questions
 from screening.models import Option, Question, Rule, Scenario
 from screening.publishing import publish
 from screening.visit import SESSION_KEY
-from tests import patients
-from tests.patients import as_form_values
+from tests.support import patients
+from tests.support.client import HEALTHY_ADULT, HTMX, Steps, Value, answer, as_list, question_url, stored_answers, text
+from tests.support.patients import as_form_values
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HX-Request": "true"}
 FIRST_QUESTION = "/check/question/urgent_symptoms/"
 URGENT_SIGNS_TITLE = "Warning signs: get medical help now"
 URGENT_SIGNS_LINE = "A painful, swollen leg. This can be a sign of a blood clot."
 NOT_A_CLINICIAN = "does not replace"
 SEVERITY_ORDER = ["urgent", "stop_and_call", "do_not_use", "talk_first", "take_care"]
-
-Value = str | Sequence[str]
-Steps = Iterable[tuple[str, Value]]
-
-# An adult with eczema, a few weeks into treatment, with nothing to report: no rule fires.
-HEALTHY_ADULT: dict[str, Value] = dict(as_form_values(patients.HEALTHY_ADULT))
 
 # The first answers of a visit, in the order the app asks them.
 EARLY_ADULT_STEPS: list[tuple[str, Value]] = [
@@ -56,24 +49,6 @@ EARLY_ADULT_STEPS: list[tuple[str, Value]] = [
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def question_url(question_id: str, *, change: bool = False) -> str:
-    return f"/check/question/{question_id}/" + ("?change=1" if change else "")
-
-
-def as_list(value: Value) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def answer(client: Client, steps: Steps, *, change: bool = False) -> HttpResponse:
-    """Answer each (question, value or values) in order through the views; every step must redirect."""
-    response: HttpResponse | None = None
-    for question_id, value in steps:
-        response = client.post(question_url(question_id, change=change), {question_id: as_list(value)})
-        assert response.status_code == 302, (question_id, response.status_code, response.content[:500])
-    assert response is not None, "no steps given"
-    return response
 
 
 def complete(client: Client, **overrides: Value) -> dict[str, Value]:
@@ -97,16 +72,8 @@ def complete(client: Client, **overrides: Value) -> dict[str, Value]:
     return asked
 
 
-def stored_answers(client: Client) -> dict[str, list[str]]:
-    return client.session.get(SESSION_KEY, {}).get("answers", {})
-
-
 def expected_answers(steps: Steps) -> dict[str, list[str]]:
     return {question_id: as_list(value) for question_id, value in steps}
-
-
-def text(response: HttpResponse) -> str:
-    return response.content.decode()
 
 
 def assert_problem(response: HttpResponse, status: int, message: str) -> None:
@@ -695,7 +662,7 @@ def test_it_asks_a_question_revealed_by_a_change_before_returning(client, publis
 # ---------------------------------------------------------------------------------------------
 
 PATIENTS: dict[str, tuple[dict[str, Value], str, list[str]]] = {
-    # The rule that ended the check leads the page (tests/test_ending.py), not a level group.
+    # The rule that ended the check leads the page (tests/views/test_ending.py), not a level group.
     "urgent": ({"urgent_symptoms": "yes"}, "urgent", []),
     "stop_and_call": (
         {"side_effects": ["skin_reaction", "infection_signs"]},

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from django.test import Client
 
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.system.loopback import PROJECT
 
 
 def settings_in_a_fresh_process(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:

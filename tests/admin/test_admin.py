@@ -13,7 +13,7 @@ from screening.engine import RuleSet
 from screening.live import current_ruleset
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule
 from screening.publishing import publish
-from tests.admin_forms import admin_form_data
+from tests.support.admin_forms import admin_form_data
 
 
 def test_the_clinical_editor_group_holds_exactly_the_screening_permissions(db: None) -> None:

@@ -39,7 +39,10 @@ from screening.models import (
 )
 from screening.publishing import publish
 
-VERSION_1_PATH = Path(__file__).resolve().parent.parent / "screening" / "default_ruleset_v1.json"
+# Each test loads and publishes a whole rule set version, then updates it: about half a second each.
+pytestmark = pytest.mark.slow
+
+VERSION_1_PATH = Path(__file__).resolve().parents[2] / "screening" / "default_ruleset_v1.json"
 HISTORY_MODELS: tuple[type[models.Model], ...] = (Source, GuidanceSection, Question, Option, ShowWhen, Rule, Condition)
 CLINIC_NEXT_STEPS = "Do not use it. Call Dr Chen's clinic on 555 0100 before you do anything else."
 CLINIC_REASON = "Our clinic's phone number"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -17,6 +17,10 @@ from django.utils import translation
 from screening.defaults import default_document
 from screening.engine import ruleset_from_document
 from screening.translations import ENGLISH
+
+if TYPE_CHECKING:
+    # What the test client returns: a response with the request and template details attached.
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 Answers = Mapping[str, tuple[str, ...]]
 
@@ -65,7 +69,7 @@ def as_form_values(answers: Answers) -> dict[str, str | list[str]]:
 
 def walk_check(
     client: Client, answers: Mapping[str, list[str]], *, namespace: str = "screening", language: str = ENGLISH
-) -> Iterator[tuple[str, HttpResponse]]:
+) -> Iterator[tuple[str, TestResponse]]:
     """Follow the check from `begin` to "check your answers" as a patient would, posting `answers`.
 
     Yields each question's identifier and page; fails on a question asked twice or a step refused.

@@ -9,29 +9,49 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.patients import HEALTHY_ADULT
+from tests.support.patients import HEALTHY_ADULT
 
 Answers = dict[str, tuple[str, ...]]
 
+# Generous for a loaded CI machine, short enough that a broken step fails quickly.
+TIMEOUT_MS = 10_000
+NewPage = Callable[..., Page]
+
 SITE = " \u2013 Ruxguide"  # every page title ends with an en dash and the site name
 SHOTS = Path("/tmp/browser-shots")
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 # A question page in English, or under the Chinese pages' /zh-hans/ prefix.
 QUESTION_PATH = re.compile(r"^(?:/zh-hans)?/check/question/(?P<question>[^/]+)/$")
-VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+VIEWPORTS: dict[str, ViewportSize] = {"phone": PHONE, "desktop": DESKTOP}
 # Chromium's default print margins (about 1 cm), rather than page.pdf()'s default of none.
 BROWSER_MARGINS = {side: "0.4in" for side in ("top", "right", "bottom", "left")}
 AXE = Axe()
+
+ZH = "/zh-hans"
+# English interface words that must not be left on a Chinese page.
+ENGLISH_INTERFACE = [
+    "Your result",
+    "What to do next",
+    "Print this result",
+    "Read about the cream",
+    "Check or change your answers",
+    "Clear my answers",
+    "Skip to main content",
+    "Continue",
+]
+# Chinese (CJK ideographs).
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 # An adult with eczema who has not started the cream and answers no to everything: nothing fires.
 NO_CAUTIONS: Answers = {
@@ -170,7 +190,8 @@ def walk_to_result(page: Page, answers: Answers, *, javascript: bool = True) -> 
 
 
 def fired_rules(page: Page) -> list[str]:
-    return page.locator("main [data-rule]").evaluate_all("els => els.map(e => e.dataset.rule)")
+    rules: list[str] = page.locator("main [data-rule]").evaluate_all("els => els.map(e => e.dataset.rule)")
+    return rules
 
 
 def result_level(page: Page) -> str | None:
@@ -179,12 +200,13 @@ def result_level(page: Page) -> str | None:
 
 def focused(page: Page) -> dict[str, str]:
     """The element that has keyboard focus: its tag, id, type and text."""
-    return page.evaluate(
+    element: dict[str, str] = page.evaluate(
         """() => {
             const el = document.activeElement;
             return {tag: el.tagName, id: el.id || "", type: el.type || "", text: (el.textContent || "").trim()};
         }"""
     )
+    return element
 
 
 def screenshot(page: Page, name: str, *, folder: Path = SHOTS) -> Path | None:
@@ -209,3 +231,26 @@ def audit(page: Page, name: str) -> None:
             reports.append(f"{name} at {label} width ({size['width']} px):\n{results.generate_report()}")
         screenshot(page, f"{name}-{label}")
     assert not reports, "\n\n".join(reports)
+
+
+def expect_chinese_page(page: Page) -> None:
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator("form#language-switch button[type=submit]")).to_have_text("English")
+    text = page.locator("body").inner_text()
+    assert HAN.search(text), f"no Chinese on {page.url}"
+    left = [words for words in ENGLISH_INTERFACE if words in text]
+    assert not left, f"English interface text on the Chinese page {page.url}: {left}"
+
+
+def expect_english_page(page: Page) -> None:
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("form#language-switch button[type=submit]")).to_have_text("简体中文")
+
+
+def tab_to(page: Page, selector: str, *, limit: int = 40) -> int:
+    """Press Tab until the focused element matches the selector; returns the number of presses."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("selector => document.activeElement.matches(selector)", selector):
+            return presses
+    pytest.fail(f"{limit} presses of Tab never reached {selector} on {page.url}")

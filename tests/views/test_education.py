@@ -12,7 +12,7 @@ from django.urls import reverse
 from screening.engine import RuleSet
 from screening.models import Rule
 from screening.publishing import publish
-from tests.admin_forms import admin_form_data
+from tests.support.admin_forms import admin_form_data
 
 
 def page_text(client: Client) -> str:

@@ -4,7 +4,6 @@ published versions, compare and restore, the preview, wording checks, and staff 
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -24,9 +23,10 @@ from screening.engine import RuleSet, ruleset_from_document
 from screening.models import Condition, Option, PublishedRuleSet, Question, Rule, Scenario
 from screening.scenarios import uncovered_rules
 from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY
-from tests import patients
-from tests.admin_forms import admin_form_data
-from tests.patients import as_lists, walk_check
+from tests.support import patients
+from tests.support.admin_forms import admin_form_data
+from tests.support.client import page_text as text
+from tests.support.patients import as_lists, walk_check
 
 PASSWORD = "a long enough password"
 ALLERGY_SCENARIO = "Fires allergy: Allergy to the cream: do not use it"
@@ -61,10 +61,6 @@ def change_in_draft(instance: Any, reason: str, **changes: Any) -> None:
         setattr(instance, name, value)
     instance._change_reason = reason
     instance.save()
-
-
-def text(response: HttpResponse) -> str:
-    return html.unescape(response.content.decode())
 
 
 def live_rule(identifier: str) -> Any:
@@ -414,6 +410,7 @@ def test_comparing_two_published_versions_shows_what_the_later_one_changed(
     assert clinician_client.get(f"{url}?from=99&to=draft").status_code == 404
 
 
+@pytest.mark.slow
 def test_restoring_an_earlier_version_makes_it_the_draft_but_not_the_live_version(
     clinician: User, clinician_client: Client, published_rules: RuleSet
 ) -> None:
@@ -436,6 +433,7 @@ def test_restoring_an_earlier_version_makes_it_the_draft_but_not_the_live_versio
     assert f"The draft is now a copy of version {v1.version}" in follow
 
 
+@pytest.mark.slow
 def test_a_restored_version_publishes_as_a_new_version(clinician: User, clinician_client, published_rules) -> None:
     change_in_draft(Rule.objects.get(identifier="allergy"), "Shorter", message="Do not use it.")
     publishing.publish(user=clinician, note="Shorter allergy message")
@@ -446,6 +444,7 @@ def test_a_restored_version_publishes_as_a_new_version(clinician: User, clinicia
     assert live_rule("allergy").message != "Do not use it."
 
 
+@pytest.mark.slow
 def test_a_restore_records_its_reason_for_every_condition_and_option_it_replaces(clinician_client, published_rules):
     clinician_client.post(reverse("admin:screening_publishedruleset_restore", args=[published_rules.version]))
     reason = f"Restored version {published_rules.version} as the draft"

@@ -15,6 +15,9 @@ from screening.defaults import default_document
 from screening.engine import RuleSet, evaluate, ruleset_from_document
 from tests.system.loopback import Browser, app_servers, manage, production_env, server_database
 
+# Each test starts real app servers (gunicorn) on loopback: seconds, not milliseconds.
+pytestmark = pytest.mark.slow
+
 PATIENTS = 200
 STAFF_PASSWORD = "a long staff password for tests"
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 import ast
 import functools
 import html
-import io
 import json
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,7 +25,6 @@ import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
@@ -38,10 +35,11 @@ from screening.engine import RuleSet
 from screening.models import GuidanceSection, PublishedRuleSet, Question, Rule
 from screening.readability import check_text
 from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
-from screening.visit import SESSION_KEY
-from tests import patients
-from tests.admin_forms import admin_form_data
-from tests.patients import as_form_values, walk_check
+from tests.support import patients
+from tests.support.admin_forms import admin_form_data
+from tests.support.client import HEALTHY_ADULT, HTMX, Value, answer, as_list, patient_url, question_url, stored_answers
+from tests.support.commands import screen_from_stdin
+from tests.support.patients import as_form_values, walk_check
 
 pytestmark = pytest.mark.django_db
 
@@ -52,14 +50,9 @@ PO_PATH = CATALOGUE_DIR / "django.po"
 MO_PATH = CATALOGUE_DIR / "django.mo"
 DEFAULT_RULESET_PATH = BASE_DIR / "screening" / "default_ruleset.json"
 
-HTMX = {"HX-Request": "true"}
 SITE_NAME = "Ruxguide"
 SWITCH_ID = "language-switch"
 
-Value = str | Sequence[str]
-
-# An adult with eczema, a few weeks into treatment: every question of the check is asked.
-HEALTHY_ADULT: dict[str, Value] = dict(as_form_values(patients.HEALTHY_ADULT))
 # A patient for whom rules of all five levels fire.
 EVERY_LEVEL_BELOW_URGENT: dict[str, Value] = dict(as_form_values(patients.EVERY_LEVEL_BELOW_URGENT))
 # The first answers of a visit, in the order the check asks them.
@@ -253,29 +246,6 @@ def latin_words(text: str) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def patient_url(name: str, *args: str, language: str = ENGLISH) -> str:
-    with translation.override(language):
-        return reverse(f"screening:{name}", args=args)
-
-
-def question_url(question_id: str, *, language: str = ENGLISH, change: bool = False) -> str:
-    return patient_url("question", question_id, language=language) + ("?change=1" if change else "")
-
-
-def as_list(value: Value) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def answer(client: Client, steps: Sequence[tuple[str, Value]], *, language: str = ENGLISH) -> HttpResponse:
-    """Answer each (question, value) in order as a form post; every step must redirect."""
-    response: HttpResponse | None = None
-    for question_id, value in steps:
-        response = client.post(question_url(question_id, language=language), {question_id: as_list(value)})
-        assert response.status_code == 302, (question_id, response.status_code)
-    assert response is not None, "no steps given"
-    return response
-
-
 def walk(client: Client, language: str, **overrides: Value) -> Iterator[tuple[str, HttpResponse]]:
     """Follow the check from its beginning to "check your answers", yielding each question page.
 
@@ -289,10 +259,6 @@ def complete(client: Client, language: str, **overrides: Value) -> dict[str, lis
     """Answer every question the check still asks, in a language; the answers given, in the order asked."""
     given = {**HEALTHY_ADULT, **overrides}
     return {question_id: as_list(given[question_id]) for question_id, _ in walk(client, language, **overrides)}
-
-
-def stored_answers(client: Client) -> dict[str, list[str]]:
-    return client.session.get(SESSION_KEY, {}).get("answers", {})
 
 
 def switch_language(client: Client, language: str, next_url: str, *, on: str = ENGLISH) -> HttpResponse:
@@ -763,10 +729,7 @@ def test_the_result_names_the_same_rules_and_levels_in_both_languages(published_
 
 
 def run_screen(monkeypatch: pytest.MonkeyPatch, answers: Mapping[str, Value]) -> str:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(answers)))
-    out = io.StringIO()
-    call_command("screen", stdout=out)
-    return out.getvalue()
+    return screen_from_stdin(monkeypatch, answers)
 
 
 @pytest.mark.parametrize("overrides", [EVERY_LEVEL_BELOW_URGENT, {}, {"age_group": "2_to_11", "pregnancy": "pregnant"}])
@@ -1282,6 +1245,7 @@ def test_the_exported_draft_carries_every_chinese_text_and_flag(clinician_client
     assert "芦可替尼" in response.content.decode()  # Chinese as it is, not escaped
 
 
+@pytest.mark.slow
 def test_importing_an_exported_draft_keeps_its_chinese_texts_and_flags(clinician_client: Client, published_rules):
     expect(change_in_admin(clinician_client, rule_url("allergy"), title_zh_hans_checked=True), 302)
     expect(change_in_admin(clinician_client, rule_url("pregnancy"), message_zh_hans="怀孕期间请不要使用。"), 302)

@@ -14,8 +14,8 @@ from django.db import connection
 
 from screening.engine import RuleSet
 from screening.models import PublishedRuleSet
-from tests import patients
-from tests.patients import as_form_values
+from tests.support import patients
+from tests.support.patients import as_form_values
 
 # The level of each default rule, as /work/shared/clinical/facts.md gives it.
 RULE_LEVEL = {

@@ -29,7 +29,8 @@ from screening.engine import (
     shown_questions,
     walk,
 )
-from tests.patients import HEALTHY_ADULT
+from tests.support.patients import HEALTHY_ADULT
+from tests.support.strategies import answer_to, some_answers
 
 DEFAULT = ruleset_from_document(default_document())
 
@@ -702,26 +703,6 @@ def test_the_default_questions_keep_the_order_of_facts_md() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def answer_to(q: Question) -> st.SearchStrategy[tuple[str, ...]]:
-    """A valid answer: one option, or a non-empty set that respects exclusive options."""
-    if not q.multiple:
-        return st.sampled_from(q.option_ids).map(lambda option: (option,))
-    plain = [o.id for o in q.options if not o.exclusive]
-    exclusive = [o.id for o in q.options if o.exclusive]
-
-    def in_order(chosen: set[str]) -> tuple[str, ...]:
-        return tuple(option for option in q.option_ids if option in chosen)
-
-    choices = [st.sets(st.sampled_from(plain), min_size=1).map(in_order)] if plain else []
-    choices += [st.sampled_from(exclusive).map(lambda option: (option,))] if exclusive else []
-    return st.one_of(choices)
-
-
-def answers_for(ruleset: RuleSet) -> st.SearchStrategy[dict[str, tuple[str, ...]]]:
-    """For each question, maybe an answer."""
-    return st.fixed_dictionaries({}, optional={q.id: answer_to(q) for q in ruleset.questions})
-
-
 def draw_subset(draw: st.DrawFn, option_ids: tuple[str, ...]) -> frozenset[str]:
     """A non-empty subset, drawn as one bit mask to keep generation cheap."""
     mask = draw(st.integers(1, 2 ** len(option_ids) - 1))
@@ -754,10 +735,10 @@ def synthetic_cases(draw: st.DrawFn) -> tuple[RuleSet, dict[str, tuple[str, ...]
         for i in range(draw(st.integers(0, 6)))
     ]
     ruleset = RuleSet(questions=tuple(questions), rules=tuple(rules))
-    return ruleset, draw(answers_for(ruleset))
+    return ruleset, draw(some_answers(ruleset))
 
 
-DEFAULT_CASES = st.tuples(st.just(DEFAULT), answers_for(DEFAULT))
+DEFAULT_CASES = st.tuples(st.just(DEFAULT), some_answers(DEFAULT))
 CASES = st.one_of(DEFAULT_CASES, synthetic_cases())
 
 
@@ -779,7 +760,7 @@ def test_a_question_is_shown_exactly_when_its_skip_rules_hold_on_the_counted_ans
     shown = shown_ids(ruleset, answers)
     counted = counted_answers(ruleset, answers)
     assert counted == {q: answers[q] for q in shown if q in answers}
-    # Up to an answer that ends the check (tests/test_ending.py covers what comes after it).
+    # Up to an answer that ends the check (tests/engine/test_ending.py covers what comes after it).
     ended_at = walk(ruleset, answers).ended_at
     reached = ruleset.questions if ended_at is None else ruleset.questions[: ruleset.questions.index(ended_at) + 1]
     for q in reached:

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.system.loopback import PROJECT
+
+# Runs the benchmark (app servers under wrk) for one short iteration.
+pytestmark = pytest.mark.slow
 
 
 def test_the_benchmark_runs_one_short_iteration_and_reports_every_figure(tmp_path: Path) -> None:

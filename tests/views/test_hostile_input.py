@@ -42,7 +42,7 @@ from screening.defaults import default_document
 from screening.engine import RuleSet, clean_answer, walk
 from screening.live import current_ruleset
 from screening.visit import SESSION_KEY
-from tests.test_questionnaire import HEALTHY_ADULT, as_list
+from tests.support.client import HEALTHY_ADULT, as_list
 
 pytestmark = pytest.mark.django_db
 
@@ -462,6 +462,7 @@ FAST = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_
 SWEEP_PATHS = [*PAGES, *QUESTION_PATHS, *ODD_PATHS, "/check/question/not_a_question/", "/check/question/%C3%A9/"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["fresh", "before", "full"])
 def test_every_endpoint_answers_every_method_without_a_500(published_rules, state):
     for path in SWEEP_PATHS:
@@ -486,6 +487,7 @@ def paths_and_forms(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return path, draw(hostile_forms(question_of(path)))
 
 
+@pytest.mark.slow
 @settings(max_examples=500, **FAST)
 @given(
     path_and_form=paths_and_forms(),
@@ -538,6 +540,7 @@ def test_a_junk_form_never_fails_and_a_refused_one_changes_no_answer(
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=450, **FAST)
 @given(
     path=st.one_of(st.sampled_from(QUESTION_PATHS), any_path),
@@ -581,6 +584,7 @@ def test_a_raw_body_never_fails_and_a_refused_one_changes_no_answer(
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=400, **FAST)
 @given(
     path=any_path,
@@ -615,6 +619,7 @@ def test_a_junk_query_string_never_fails(published_rules, path, method, state, q
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=200, **FAST)
 @given(data=st.data(), count=st.integers(1, 16))
 def test_steps_in_any_order_never_fail_and_keep_earlier_answers(published_rules, data, count):
@@ -645,6 +650,7 @@ def test_steps_in_any_order_never_fail_and_keep_earlier_answers(published_rules,
         assert_answers_kept(client, before, response, path)
 
 
+@pytest.mark.slow
 @settings(max_examples=120, **FAST)
 @given(
     answered=st.integers(1, len(QUESTION_IDS)),
@@ -710,6 +716,7 @@ def assert_a_new_visit_can_start(client: HostileClient) -> None:
     assert response.status_code == 302, (location, response.status_code)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **FAST)
 @given(visit=garbage_visits, path=any_path, extra_key=st.one_of(st.none(), st.text(max_size=10)), junk=json_values)
 @example(visit={"version": "x", "answers": {"allergy": 5}}, path="/check/answers/", extra_key=None, junk=None)
@@ -752,6 +759,7 @@ def tampered_cookies(draw: st.DrawFn) -> str:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **FAST)
 @given(
     cookie=st.one_of(st.text(max_size=300).map(as_wsgi), st.binary(max_size=200).map(bytes.hex), tampered_cookies()),

@@ -7,7 +7,6 @@ the admin's export and import pages, use the database.
 from __future__ import annotations
 
 import copy
-import html
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -24,16 +23,11 @@ from screening.documents import FORMAT, document_diff, document_problems
 from screening.engine import RuleSet
 from screening.fhir import OPTION_SYSTEM, questionnaire
 from screening.models import PublishedRuleSet, Question, Rule, Scenario
+from tests.support.client import page_text
 
 Document = dict[str, Any]
 
 ADULT_AGES = ["12_to_17", "18_to_64"]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """Passwords are hashed for every test user; the production hasher is slow on purpose."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,10 +77,6 @@ def upload(document: Document | str, name: str = "rules.json") -> SimpleUploaded
     return SimpleUploadedFile(name, content.encode(), content_type="application/json")
 
 
-def page_text(response: Any) -> str:
-    return html.unescape(response.content.decode())
-
-
 def walk_items(items: list[dict[str, Any]], groups: tuple[dict[str, Any], ...] = ()) -> Iterator[tuple[dict, tuple]]:
     """Every item with the groups around it, outermost first."""
     for item in items:
@@ -101,7 +91,7 @@ def walk_items_of(resource: dict[str, Any], link_id: str) -> list[dict[str, Any]
 
 def question_items(resource: dict[str, Any]) -> dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]]:
     """Each question with the groups its own skip rules put around it (not the group in which a rule
-    that ends the check puts every later question: tests/test_ending.py checks that one)."""
+    that ends the check puts every later question: tests/documents/test_ending.py checks that one)."""
     return {
         item["linkId"]: (item, tuple(g for g in groups if not g["linkId"].startswith("unless-")))
         for item, groups in walk_items(resource["item"])
@@ -171,6 +161,7 @@ def test_the_admin_exports_the_draft_as_one_json_document(admin_client: Client, 
     assert json.loads(response.content)["format"] == FORMAT
 
 
+@pytest.mark.slow
 def test_the_admin_import_replaces_the_draft_and_leaves_the_live_version_alone(
     admin_client: Client, published_rules: RuleSet
 ) -> None:
@@ -186,6 +177,7 @@ def test_the_admin_import_replaces_the_draft_and_leaves_the_live_version_alone(
     assert live.current_ruleset().question("infection_now") is not None
 
 
+@pytest.mark.slow
 def test_an_export_from_the_admin_imports_back_through_the_admin(admin_client: Client, published_rules) -> None:
     exported = admin_client.get(reverse("admin:screening_publishedruleset_export")).content.decode()
     response = admin_client.post(
@@ -234,6 +226,7 @@ def test_an_import_of_a_document_with_problems_lists_them_and_changes_nothing(ad
     assert drafts.draft_document() == before
 
 
+@pytest.mark.slow
 def test_an_import_that_fails_half_way_changes_nothing(admin_client: Client, published_rules: RuleSet) -> None:
     before = drafts.draft_document()
     document = copy.deepcopy(before)
