@@ -21,7 +21,7 @@ from django.utils import translation
 from django_htmx.http import push_url as push_url_header
 from django_htmx.middleware import HtmxDetails
 
-from screening.engine import URGENT_SIGNS, Question, RuleSet, Walk
+from screening.engine import URGENT_SIGNS, Question, RuleSet, Section, Walk
 from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY, Visit
 
 PREVIEW = "preview"
@@ -85,11 +85,18 @@ def _page_key(
     if in_preview(request) or len(messages.get_messages(request)):
         return None
     try:
-        values = tuple(sorted(context.items(), key=lambda item: item[0]))
+        values = tuple((name, _keyed(value)) for name, value in sorted(context.items(), key=lambda item: item[0]))
         hash(values)
     except TypeError:  # a value the page cannot be keyed on: draw it afresh
         return None
     return (name, ruleset.version, ruleset.published_at, translation.get_language(), values)
+
+
+def _keyed(value: object) -> Hashable:
+    """A question or section is named by its identifier: the version and language fix its content."""
+    if isinstance(value, Question | Section):
+        return (type(value).__name__, value.id)
+    return value  # an unhashable value is caught by the caller's hash()
 
 
 class _RenderedPages:
