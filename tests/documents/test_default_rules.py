@@ -7,11 +7,22 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Model
 
 from screening.defaults import default_document, ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
 from screening.live import current_ruleset
-from screening.models import PublishedRuleSet, Rule
+from screening.models import (
+    Condition,
+    GuidanceSection,
+    Option,
+    PublishedRuleSet,
+    Question,
+    Rule,
+    Scenario,
+    ShowWhen,
+    Source,
+)
 from screening.readability import TARGET_GRADE, check_text, reading_grade
 
 FACT_CODES = [f"S{n}" for n in range(1, 12)] + [f"L{n}" for n in range(1, 12)]
@@ -98,3 +109,12 @@ def test_the_education_texts_are_general_never_as_if_the_reader_had_answered(lan
     ruleset = ruleset_from_document(default_document(), language=language)
     said = YOU_SAID[language]
     assert [r.id for r in ruleset.rules if not r.education_text or said.search(r.education_text)] == []
+
+
+@pytest.mark.parametrize("model", [Source, GuidanceSection, Question, Option, Rule, ShowWhen, Condition, Scenario])
+def test_every_default_object_passes_its_models_own_checks(published_rules: RuleSet, model: type[Model]) -> None:
+    """Lengths and formats too: SQLite stores an over-long text that PostgreSQL refuses."""
+    objects = list(model.objects.all())
+    assert objects
+    for instance in objects:
+        instance.full_clean()
