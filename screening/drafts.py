@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from screening.documents import FORMAT, document_problems
+from screening.draft_writer import write_draft
 from screening.history import change_reason
+from screening.merge import canonical
 from screening.models import (
     Condition,
     GuidanceSection,
@@ -20,7 +22,7 @@ from screening.models import (
     ShowWhen,
     Source,
 )
-from screening.translations import translation_fields, translations_of
+from screening.translations import translations_of
 
 
 def draft_document() -> dict[str, Any]:
@@ -188,104 +190,16 @@ def _option_ids(question: int, options: list[int], option_of: Mapping[int, tuple
     ]
 
 
-def _save(instance: Any, reason: str) -> Any:
-    instance._change_reason = reason  # recorded in the audit history
-    instance.save()
-    return instance
-
-
 @transaction.atomic
 def load_document(document: dict[str, Any], *, reason: str) -> None:
-    """Create the draft models from a document. The caller makes sure the draft is empty."""
+    """Create the draft models from a document. The caller makes sure the draft is empty.
+
+    The same writer as an update in place, starting from nothing, so a document is written one way.
+    """
     problems = document_problems(document)
     if problems:
         raise ValidationError(problems)
-    sources = {
-        s["code"]: _save(
-            Source(
-                code=s["code"],
-                document=s["document"],
-                url=s.get("url", ""),
-                summary=s.get("summary", ""),
-                **translation_fields(s, "sources"),
-                order=i,
-            ),
-            reason,
-        )
-        for i, s in enumerate(document.get("sources", []))
-    }
-    for i, s in enumerate(document.get("sections", [])):
-        section = _save(
-            GuidanceSection(
-                identifier=s["id"],
-                title=s["title"],
-                body="\n".join(s.get("body", [])),
-                **translation_fields(s, "sections"),
-                order=i,
-            ),
-            reason,
-        )
-        section.sources.set([sources[c] for c in s.get("sources", [])])
-    questions: dict[str, Question] = {}
-    options: dict[tuple[str, str], Option] = {}
-    for i, q in enumerate(document.get("questions", [])):
-        question = _save(
-            Question(
-                identifier=q["id"],
-                text=q["text"],
-                help_text=q.get("help_text", ""),
-                **translation_fields(q, "questions"),
-                multiple=q.get("multiple", False),
-                active=q.get("active", True),
-                order=(i + 1) * 10,
-            ),
-            reason,
-        )
-        questions[q["id"]] = question
-        for j, o in enumerate(q["options"]):
-            options[q["id"], o["id"]] = _save(
-                Option(
-                    question=question,
-                    identifier=o["id"],
-                    label=o["label"],
-                    **translation_fields(o, "options"),
-                    exclusive=o.get("exclusive", False),
-                    order=j,
-                ),
-                reason,
-            )
-        for condition in q.get("show_when", []):
-            show_when = _save(ShowWhen(question=question, depends_on=questions[condition["question"]]), reason)
-            show_when.options.set([options[condition["question"], o] for o in condition["options"]])
-    for i, r in enumerate(document.get("rules", [])):
-        rule = _save(
-            Rule(
-                identifier=r["id"],
-                title=r["title"],
-                level=r["level"],
-                message=r.get("message", ""),
-                next_steps=r.get("next_steps", ""),
-                education_text=r.get("education_text", ""),
-                **translation_fields(r, "rules"),
-                ends_check=r.get("ends_check", False),
-                rationale=r.get("rationale", ""),
-                active=r.get("active", True),
-                order=(i + 1) * 10,
-            ),
-            reason,
-        )
-        rule.sources.set([sources[c] for c in r.get("sources", [])])
-        for c in r["conditions"]:
-            condition = _save(Condition(rule=rule, question=questions[c["question"]]), reason)
-            condition.options.set([options[c["question"], o] for o in c["options"]])
-    for sc in document.get("scenarios", []):
-        Scenario.objects.create(
-            name=sc["name"],
-            answers={q: list(v) if isinstance(v, list) else [v] for q, v in sc.get("answers", {}).items()},
-            expected_overall=sc["expected_overall"],
-            expected_rules=list(sc.get("expected_rules", [])),
-            active=sc.get("active", True),
-        )
+    write_draft(ours=canonical({}), merged=canonical(document), reason=reason)
 
 
 @transaction.atomic
