@@ -6,10 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from screening.concurrency import EditVersioned
 from screening.engine import NO_CAUTION, Level
 from screening.translations import text_lines
 
@@ -44,7 +45,7 @@ def identifier_field(*, unique: bool = False) -> models.CharField[str, str]:
     )
 
 
-class Source(models.Model):
+class Source(EditVersioned):
     """A checked fact and the document it comes from (S1-S11 from the article, L1-L11 from the label)."""
 
     code = models.CharField(
@@ -55,7 +56,7 @@ class Source(models.Model):
     document = models.CharField(
         max_length=200, help_text="Document and section, e.g. 'US Prescribing Information, section 5.1'."
     )
-    url = models.URLField(blank=True)
+    url = models.URLField(blank=True, validators=[URLValidator(schemes=["http", "https"])])
     summary = models.TextField(help_text="The fact in plain words; printed on the patient-education page.")
     summary_zh_hans = chinese_text("summary")
     summary_zh_hans_checked = translation_checked()
@@ -69,7 +70,7 @@ class Source(models.Model):
         return f"{self.code}: {self.document}"
 
 
-class GuidanceSection(models.Model):
+class GuidanceSection(EditVersioned):
     """Text every result and the education page show, such as the urgent warning signs."""
 
     identifier = identifier_field(unique=True)
@@ -96,7 +97,7 @@ class GuidanceSection(models.Model):
         return text_lines(self.body_zh_hans)
 
 
-class Question(models.Model):
+class Question(EditVersioned):
     identifier = identifier_field(unique=True)
     text = models.CharField(max_length=300, help_text="The question as patients read it.")
     text_zh_hans = chinese_text("text", max_length=300)
@@ -116,7 +117,7 @@ class Question(models.Model):
         return self.identifier
 
 
-class Option(models.Model):
+class Option(EditVersioned):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
     identifier = identifier_field()
     label = models.CharField(max_length=200)
@@ -142,7 +143,7 @@ class Option(models.Model):
         return f"{self.question.identifier} = {self.identifier}"
 
 
-class ShowWhen(models.Model):
+class ShowWhen(EditVersioned):
     """Skip logic: the question is shown only when an earlier question's answer is one of `options`."""
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="show_when")
@@ -166,7 +167,7 @@ class ShowWhen(models.Model):
                 raise ValidationError({"depends_on": problem})
 
 
-class Rule(models.Model):
+class Rule(EditVersioned):
     identifier = identifier_field(unique=True)
     title = models.CharField(max_length=200, help_text="Short heading patients read.")
     title_zh_hans = chinese_text("title", max_length=200)
@@ -206,7 +207,7 @@ class Rule(models.Model):
         return self.identifier
 
 
-class Condition(models.Model):
+class Condition(EditVersioned):
     """Holds when the answer to `question` is (or, for several answers, includes) any of `options`."""
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="conditions")
@@ -218,7 +219,7 @@ class Condition(models.Model):
         return f"{self.question.identifier} is any of …"
 
 
-class Scenario(models.Model):
+class Scenario(EditVersioned):
     """A test patient: answers and the outcome a clinician expects, checked before every publish."""
 
     OVERALL_CHOICES = [(NO_CAUTION, "No cautions"), *Level.choices]
@@ -287,6 +288,17 @@ class PublishedRuleSet(models.Model):
     class Meta:
         ordering = ["-version"]
         get_latest_by = "version"
+        # One permission per page of the publishing workflow, so each can be granted on its own.
+        permissions = [
+            ("publish_draft", "Can publish the draft"),
+            ("approve_publication", "Can approve a draft for publishing (a second clinician)"),
+            ("preview_draft", "Can preview the draft as a patient"),
+            ("export_draft", "Can export the draft (JSON and FHIR)"),
+            ("import_draft", "Can import a rule set into the draft"),
+            ("restore_version", "Can restore a published version as the draft"),
+            ("view_change_history", "Can view the change history of the draft"),
+            ("view_translations", "Can view the translations to write or check"),
+        ]
 
     def __str__(self) -> str:
         return f"version {self.version}"
