@@ -204,13 +204,16 @@ def load_document(document: dict[str, Any], *, reason: str) -> None:
 
 @transaction.atomic
 def replace_draft(document: dict[str, Any], *, reason: str) -> None:
-    """Make the draft exactly the document (an import, or an earlier version restored)."""
+    """Make the draft exactly the document (an import, or an earlier version restored), in place.
+
+    Objects the document names by identifier keep their ids, their admin links and their history, and
+    get a history row (with the reason) only when something of theirs changed; objects the document
+    lacks are deleted and new ones created, with the reason too. Every changed object's edit version
+    goes up, so a form opened before this cannot be saved over it.
+    """
     problems = document_problems(document)
     if problems:
         raise ValidationError(problems)
     with change_reason(reason):
-        for model in (Rule, ShowWhen, Question, GuidanceSection, Source):
-            for instance in model.objects.all():
-                instance.delete()
-        Scenario.objects.all().delete()
-        load_document(document, reason=reason)
+        # The draft as it is, read in this transaction: the writer saves only what differs from it.
+        write_draft(ours=canonical(draft_document()), merged=canonical(document), reason=reason)
