@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from screening.admin.conflicts import EditConflictAdmin
 from screening.admin.forms import (
     ConditionForm,
     OptionFormSet,
@@ -44,7 +45,7 @@ class OptionInline(OptionInlineBase):
     model = Option
     form = TranslationCheckForm
     formset = OptionFormSet
-    fields = ["identifier", "label", "label_zh_hans", "label_zh_hans_checked", "exclusive", "order"]
+    fields = ["identifier", "label", "label_zh_hans", "label_zh_hans_checked", "exclusive", "order", "opened_version"]
     extra = 0
 
 
@@ -75,17 +76,20 @@ class ConditionInline(OptionsInline):
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
-class DraftAdmin(HistoryAdmin):
-    """Shared by the draft models: a required reason, the audit history, wording checks."""
+class DraftAdmin(EditConflictAdmin, HistoryAdmin):
+    """Shared by the draft models: a required reason, the audit history, wording checks, and a save from a
+    page opened before someone else's save shown again as the conflict page instead of written."""
 
     form = ReasonForm
     wording_fields: tuple[str, ...] = ()
+    change_form_template = "admin/screening/edit_conflict_change_form.html"
+    object_history_form_template = "admin/screening/edit_conflict_history_form.html"
 
     class Media:
         css = {"all": ["css/admin.css"]}
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> _FieldGroups:
-        return [*super().get_fields(request, obj), "change_reason"]
+        return [*super().get_fields(request, obj), "change_reason", "opened_version", "opened_at"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj._change_reason = form.cleaned_data["change_reason"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 
+from screening.concurrency import has_history
 from screening.models import Condition, Option, Question, Rule, Scenario, ShowWhen, options_problem, skip_rule_problem
 from screening.translations import ENGLISH, TRANSLATIONS, translated_name
 
@@ -30,15 +34,75 @@ CHECKED_SUFFIX = "_checked"
 # Django's form classes take no type arguments at run time: the type checker alone sees them filled in.
 if TYPE_CHECKING:
     AnyModelForm = forms.ModelForm[Any]
-    ScenarioModelForm = forms.ModelForm[Scenario]
     ShowWhenFormSetBase = BaseInlineFormSet[ShowWhen, Question, forms.ModelForm[ShowWhen]]
     OptionFormSetBase = BaseInlineFormSet[Option, Question, forms.ModelForm[Option]]
 else:
-    AnyModelForm = ScenarioModelForm = forms.ModelForm
+    AnyModelForm = forms.ModelForm
     ShowWhenFormSetBase = OptionFormSetBase = BaseInlineFormSet
 
 
-class TranslationCheckForm(AnyModelForm):
+CONFLICT_MESSAGE = "Someone else saved this while you had it open. Nothing was saved: see what they changed above."
+ROW_CONFLICT_MESSAGE = "Someone else changed this row while you had the page open: see above."
+
+
+class EditVersionForm(AnyModelForm):
+    """Carries the edit version the clinician started from; a form opened before someone else's save is refused.
+
+    The admin has just read the object, so the check costs no query; the UPDATE in `EditVersioned.save()`
+    names the same version and refuses a save that raced past this check.
+    """
+
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    # The history view's form is built from an old history row: its version is the database's, not the row's.
+    version_from_database = False
+    conflict_message = ROW_CONFLICT_MESSAGE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.edit_conflict = False
+        self.current_version: int | None = None
+        if self.instance.pk is not None and not self.instance._state.adding:
+            self.current_version = (
+                type(self.instance)
+                ._base_manager.filter(pk=self.instance.pk)
+                .values_list("edit_version", flat=True)
+                .first()
+                if self.version_from_database
+                else self.instance.edit_version
+            )
+        self.fields["opened_version"].initial = self.current_version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        if self.current_version is None:
+            return cleaned
+        seen = cleaned.get("opened_version")
+        if seen is None:
+            seen = self.current_version if self.add_prefix("opened_version") not in self.data else -1
+        if seen != self.current_version:
+            self.edit_conflict = True
+            raise ValidationError(self.conflict_message, code="edit_conflict")
+        # The UPDATE of the save names the version this form was opened at.
+        self.instance.edit_version = seen
+        return cleaned
+
+
+class EditPageForm(EditVersionForm):
+    """The form of a whole page: also when it was opened, and for a model without history, what it showed."""
+
+    opened_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    opened_values = forms.CharField(widget=forms.HiddenInput, required=False)
+    conflict_message = CONFLICT_MESSAGE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["opened_at"].initial = timezone.now().isoformat()
+        if self.current_version is not None and not has_history(type(self.instance)):
+            shown = {name: self.initial.get(name) for name in self.fields if name in self.initial}
+            self.fields["opened_values"].initial = json.dumps(shown, cls=DjangoJSONEncoder)
+
+
+class TranslationCheckForm(EditVersionForm):
     """A translation checked against one wording is no longer checked once either text changes."""
 
     def clean(self) -> dict[str, Any]:
@@ -66,7 +130,7 @@ class TranslationCheckForm(AnyModelForm):
         return name in self.fields and words(self.initial.get(name)) != words(self.cleaned_data.get(name))
 
 
-class OptionsOfOneQuestionForm(AnyModelForm):
+class OptionsOfOneQuestionForm(EditVersionForm):
     """A condition or skip rule: the options must all belong to the question it names."""
 
     question_field = "question"
@@ -128,7 +192,7 @@ class OptionFormSet(OptionFormSetBase):
             raise ValidationError("Two options of this question have the same identifier.")
 
 
-class ReasonForm(TranslationCheckForm):
+class ReasonForm(TranslationCheckForm, EditPageForm):
     """Every change to the draft says why; the reason is kept in the audit history."""
 
     change_reason = forms.CharField(
@@ -139,7 +203,7 @@ class ReasonForm(TranslationCheckForm):
     )
 
 
-class ScenarioForm(ScenarioModelForm):
+class ScenarioForm(EditPageForm):
     expected_rules = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,

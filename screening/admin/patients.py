@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 
 from screening import publishing
+from screening.admin.conflicts import EditConflictAdmin
 from screening.admin.forms import ScenarioForm
 from screening.models import Scenario
 
@@ -23,7 +24,7 @@ else:
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(ScenarioModelAdmin):
+class ScenarioAdmin(EditConflictAdmin, ScenarioModelAdmin):
     form = ScenarioForm
     list_display = ["name", "expected_overall", "active", "last_passed", "last_run_at"]
     list_filter = ["expected_overall", "active", "last_passed"]
@@ -31,6 +32,7 @@ class ScenarioAdmin(ScenarioModelAdmin):
     readonly_fields = ["last_run_at", "last_passed", "last_report"]
     actions = ["run_selected"]
     change_list_template = "admin/screening/scenario/change_list.html"
+    change_form_template = "admin/screening/edit_conflict_change_form.html"
 
     class Media:
         css = {"all": ["css/admin.css"]}
