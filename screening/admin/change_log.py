@@ -118,7 +118,7 @@ class Row:
 
 def _labels(records: Sequence[tuple[str, Any]]) -> Callable[[str, Any], str]:
     """How each row names its object, without a query per row: one query for the questions that options,
-    skip rules and conditions name (from the history, so deleted questions keep their names)."""
+    skip rules and conditions name (and one more, of the history, for questions since deleted)."""
     wanted = {
         key
         for kind, record in records
@@ -126,11 +126,11 @@ def _labels(records: Sequence[tuple[str, Any]]) -> Callable[[str, Any], str]:
         for key in (record.question_id, getattr(record, "depends_on_id", None))
         if key is not None
     }
-    names: dict[int, str] = {}
-    if wanted:
-        history = Question.history
-        for key, identifier in history.filter(id__in=wanted).order_by("history_date").values_list("id", "identifier"):
-            names[key] = identifier  # the newest name wins
+    names: dict[int, str] = dict(Question.objects.filter(id__in=wanted).values_list("id", "identifier"))
+    if deleted := wanted - names.keys():
+        # A deleted question is named as its history last knew it.
+        history = Question.history.filter(id__in=deleted).order_by("history_date").values_list("id", "identifier")
+        names.update(history)  # the newest name wins
 
     def label(kind: str, record: Any) -> str:
         def question(key: int) -> str:

@@ -184,3 +184,17 @@ def test_the_page_takes_a_few_queries_however_long_the_history(
     with django_assert_max_num_queries(15):
         response = clinician_client.get(url(page=3))
     assert len(rows(response)) == 50
+
+
+def test_the_options_of_a_deleted_question_are_still_named_by_it(
+    clinician_client: Client, published_rules: RuleSet
+) -> None:
+    question = Question.objects.get(identifier="pregnancy")
+    options = list(question.options.values_list("identifier", flat=True))  # type: ignore[attr-defined]
+    question._change_reason = "Asked elsewhere now"  # type: ignore[attr-defined]
+    question.delete()
+
+    found = rows(clinician_client.get(url(kind="option")))
+
+    for option in options:
+        assert any(f"Option: pregnancy = {option}" in row and "Deleted" in row for row in found)
