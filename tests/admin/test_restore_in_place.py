@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from screening import drafts, publishing
 from screening.concurrency import EditConflict
+from screening.defaults import shipped_document
 from screening.engine import RuleSet
 from screening.models import Condition, GuidanceSection, Option, PublishedRuleSet, Question, Rule, Source
 from tests.support.client import page_text as text
@@ -150,3 +151,20 @@ def test_an_import_writes_in_place_too(published_rules: RuleSet) -> None:
     assert Rule.objects.get(identifier="allergy").pk == rule.pk
     assert Rule.objects.get(pk=rule.pk).message == "Imported wording."
     assert Rule.objects.get(pk=rule.pk).history.latest().history_change_reason == "Imported from the review file"
+
+
+def test_a_very_different_document_and_back_leaves_the_draft_as_it_was_with_the_shared_objects_kept(
+    published_rules: RuleSet,
+) -> None:
+    live = PublishedRuleSet.objects.get(version=published_rules.version)
+    before = ids()
+
+    drafts.replace_draft(shipped_document(1), reason="The first shipped version, for comparison")
+    middle = ids()
+    drafts.replace_draft(live.document, reason=reason(live.version))
+
+    assert drafts.draft_document() == live.document
+    after = ids()
+    for kind, objects in before.items():
+        shared = objects.keys() & middle[kind].keys()
+        assert {key: after[kind][key] for key in shared} == {key: objects[key] for key in shared}, kind
