@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -168,3 +169,29 @@ def test_a_very_different_document_and_back_leaves_the_draft_as_it_was_with_the_
     for kind, objects in before.items():
         shared = objects.keys() & middle[kind].keys()
         assert {key: after[kind][key] for key in shared} == {key: objects[key] for key in shared}, kind
+
+
+def test_the_restore_page_shows_what_restoring_would_change_in_the_draft(
+    clinician_client: Client, changed_draft: PublishedRuleSet
+) -> None:
+    page = text(clinician_client.get(restore_url(changed_draft.version)))
+    row = re.search(r'<tr data-change="Rule:allergy">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert re.search(r'<td class="diff-old">(.*?)</td>', row.group(1)).group(1) == "Do not use it."  # type: ignore[union-attr]
+
+
+def test_a_version_the_checks_now_refuse_is_not_restored_and_the_page_says_why(
+    clinician_client: Client, published_rules: RuleSet
+) -> None:
+    document = drafts.draft_document()
+    document["rules"][0]["conditions"] = [{"question": "no_such_question", "options": ["yes"]}]
+    broken = PublishedRuleSet.objects.create(version=published_rules.version + 1, document=document, note="Broken")
+    before = drafts.draft_document()
+
+    response = clinician_client.post(restore_url(broken.version))
+
+    assert response.status_code == 200
+    page = text(response)
+    assert f"Version {broken.version} was not restored" in page
+    assert "no_such_question" in page
+    assert drafts.draft_document() == before
