@@ -195,3 +195,27 @@ def test_a_version_the_checks_now_refuse_is_not_restored_and_the_page_says_why(
     assert f"Version {broken.version} was not restored" in page
     assert "no_such_question" in page
     assert drafts.draft_document() == before
+
+
+def test_what_a_restore_deletes_carries_its_reason_down_to_the_options_and_conditions_that_go_with_it(
+    published_rules: RuleSet,
+) -> None:
+    question = Question.objects.get(identifier="pregnancy")
+    added = Option(question=question, identifier="prefer_not_to_say", label="I would rather not say", order=99)
+    added._change_reason = "A new answer"  # type: ignore[attr-defined]
+    added.save()
+    # The first shipped version lacks some rules, and with them their conditions.
+    lacking = set(Rule.objects.values_list("identifier", flat=True)) - {r["id"] for r in shipped_document(1)["rules"]}
+    assert lacking
+    conditions = set(Condition.objects.filter(rule__identifier__in=lacking).values_list("pk", flat=True))
+
+    drafts.replace_draft(shipped_document(1), reason="Back to the first shipped version")
+
+    deleted = {
+        (model.__name__, record.id): record.history_change_reason
+        for model in (Option, Condition, Rule)
+        for record in model.history.filter(history_type="-")  # type: ignore[attr-defined]
+    }
+    assert deleted[("Option", added.pk)] == "Back to the first shipped version"
+    assert conditions and all(deleted[("Condition", pk)] == "Back to the first shipped version" for pk in conditions)
+    assert set(deleted.values()) == {"Back to the first shipped version"}
