@@ -1,0 +1,184 @@
+"""Two kinds of session for one site: staff sign-ins on the server, a patient's answers in their cookie.
+
+Patients: the answers stay off the server, in the patient's own cookie, so any app server can continue
+any visit. Django's signed cookies can be read by anyone who copies them (they are base64 JSON), and
+a patient may use a shared computer, so this store encrypts the cookie with Fernet (AES-CBC with an
+HMAC-SHA256 tag, a fresh random IV each time) under a key derived from SECRET_KEY; keys in
+SECRET_KEY_FALLBACKS still open cookies made before a rotation, and a cookie older than
+SESSION_COOKIE_AGE is refused on reading, as with signed cookies.
+
+Staff: /admin/ and /preview/ keep Django's own session (SESSION_ENGINE, server-side, under
+SESSION_COOKIE_NAME), so signing out, or an administrator deactivating the account, ends it at once,
+even for a copied cookie. Everything that expects sign-ins in Django's session (the test client's
+login, `manage.py clearsessions`) works unchanged; the patient's store has settings of its own,
+RUXGUIDE_PATIENT_SESSION_ENGINE and RUXGUIDE_PATIENT_SESSION_COOKIE_NAME.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import time
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.contrib.sessions.backends import signed_cookies
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import http_date
+
+# A purpose of its own, so this key is never the one Django signs anything else with.
+KEY_SALT = b"ruxguide.sessions.patient-cookie"
+KEY_INFO = b"Fernet key for the patient session cookie, v1"
+# The data is padded to a multiple of this before it is sealed, so a cookie's length says little
+# about which answers it holds. JSON ignores the trailing spaces.
+PAD_TO = 64
+
+# The first part of a path (after any language prefix) that makes it a staff page: see ruxguide/urls.py.
+STAFF_SECTIONS = frozenset({"admin", "preview"})
+
+
+@functools.lru_cache(maxsize=16)
+def _fernet(secret: str) -> Fernet:
+    """The Fernet key for one SECRET_KEY: HKDF-SHA256 with this purpose's salt."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=KEY_SALT, info=KEY_INFO).derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _keys() -> MultiFernet:
+    """Seal with SECRET_KEY; open with it or with any of SECRET_KEY_FALLBACKS."""
+    return MultiFernet([_fernet(secret) for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]])
+
+
+def seal(data: bytes) -> str:
+    padded = data + b" " * (-len(data) % PAD_TO)
+    # Fernet's tokens are base64 with "=" padding, which a cookie would have to quote: leave it off.
+    return _keys().encrypt(padded).decode("ascii").rstrip("=")
+
+
+def unseal(token: str, *, max_age: int) -> bytes:
+    """The data sealed in `token`, if one of our keys sealed it less than `max_age` seconds ago.
+
+    Raises InvalidToken for anything else: a tampered, foreign, expired or garbled cookie.
+    """
+    if not token.isascii():
+        raise InvalidToken
+    return _keys().decrypt(token + "=" * (-len(token) % 4), ttl=max_age)
+
+
+class SessionStore(signed_cookies.SessionStore):
+    """The patient's session, sealed into the cookie itself: nothing is kept on the server."""
+
+    def load(self) -> dict[str, Any]:
+        """The sealed data, or a fresh empty session when the cookie cannot be opened."""
+        if self.session_key:
+            try:
+                data = self.serializer().loads(unseal(self.session_key, max_age=self.get_session_cookie_age()))
+            except (InvalidToken, ValueError, TypeError):  # ValueError: bad JSON, or not text
+                pass
+            else:
+                if isinstance(data, dict):
+                    return data
+        self.create()
+        return {}
+
+    def _get_session_key(self) -> str:
+        return seal(self.serializer().dumps(dict(self.items())))
+
+
+def patient_store() -> type[SessionBase]:
+    store: type[SessionBase] = import_module(settings.RUXGUIDE_PATIENT_SESSION_ENGINE).SessionStore
+    return store
+
+
+def is_staff_path(path: str) -> bool:
+    """A staff page: the admin, or the preview of the draft (in any language)."""
+    first, _, rest = path.lstrip("/").partition("/")
+    if first in dict(settings.LANGUAGES):
+        first = rest.partition("/")[0]
+    return first in STAFF_SECTIONS
+
+
+class TwoSessionsMiddleware(SessionMiddleware):
+    """Django's SessionMiddleware, with one store and cookie for staff pages and another for patients.
+
+    Staff pages use SESSION_ENGINE under SESSION_COOKIE_NAME, as Django would; every other page uses
+    RUXGUIDE_PATIENT_SESSION_ENGINE (the encrypted cookie) under RUXGUIDE_PATIENT_SESSION_COOKIE_NAME.
+    Neither store reads the other's cookie; both cookies share the other SESSION_COOKIE_* settings.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
+        self.PatientStore = patient_store()
+
+    def process_request(self, request: HttpRequest) -> None:
+        if is_staff_path(request.path_info):
+            request.session = self.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+        else:
+            request.session = self.PatientStore(request.COOKIES.get(settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME))
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Django's own process_response (Django 6.1), with the cookie named after the request's store."""
+        try:
+            session = request.session
+            accessed = session.accessed
+            modified = session.modified
+            empty = session.is_empty()
+        except AttributeError:
+            return response
+        name = (
+            settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME
+            if isinstance(session, self.PatientStore)
+            else settings.SESSION_COOKIE_NAME
+        )
+        # The cookie goes only when the session has been emptied (signed out, or answers cleared).
+        if name in request.COOKIES and empty:
+            response.delete_cookie(
+                name,
+                path=settings.SESSION_COOKIE_PATH,
+                domain=settings.SESSION_COOKIE_DOMAIN,
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
+            need_vary_cookie = True
+        else:
+            # A page that read the session depends on the cookie, whether or not it is saved.
+            need_vary_cookie = accessed
+            if (modified or settings.SESSION_SAVE_EVERY_REQUEST) and not empty:
+                if session.get_expire_at_browser_close():
+                    max_age = None
+                    expires = None
+                else:
+                    max_age = session.get_expiry_age()
+                    expires = http_date(time.time() + max_age)
+                # No save for a server error: the request may not have finished its changes.
+                if response.status_code < 500:
+                    try:
+                        session.save()
+                    except UpdateError:
+                        raise SessionInterrupted(
+                            "The request's session was deleted before the request completed. The user "
+                            "may have logged out in a concurrent request, for example."
+                        ) from None
+                    response.set_cookie(
+                        name,
+                        session.session_key or "",
+                        max_age=max_age,
+                        expires=expires,
+                        domain=settings.SESSION_COOKIE_DOMAIN,
+                        path=settings.SESSION_COOKIE_PATH,
+                        secure=settings.SESSION_COOKIE_SECURE,
+                        httponly=settings.SESSION_COOKIE_HTTPONLY,
+                        samesite=settings.SESSION_COOKIE_SAMESITE,
+                    )
+                    need_vary_cookie = True
+        if need_vary_cookie:
+            patch_vary_headers(response, ("Cookie",))
+        return response
