@@ -1,6 +1,7 @@
 """Checks on a rule-set document (the JSON shape shared by snapshots, export and the defaults).
 
-Pure: it reads plain dicts and lists, so it can vet a draft, an import or a fixture alike.
+Pure apart from document_problems, which hands over to screening.validation (it reads the models'
+fields): the rest reads plain dicts and lists, so it can vet a draft, an import or a fixture alike.
 """
 
 from __future__ import annotations
@@ -16,9 +17,23 @@ FORMAT = "ruxguide.ruleset/1"
 
 
 def document_problems(document: Mapping[str, Any]) -> list[str]:
-    """Every reason this document cannot be published, in plain words for a clinician."""
-    if document.get("format") != FORMAT:
-        return [f"This is not a Ruxguide rule set: its format is {document.get('format')!r}, not {FORMAT!r}."]
+    """Every reason this document cannot be published or written into the draft, in plain words for a clinician.
+
+    One validation for every way in (publishing, import, restore, the default-content update):
+    screening.validation checks the shape and each value against the draft models, then this
+    module's checks of what patients meet.
+    """
+    # Imported here: validation reads the models, and this module stays importable without them.
+    from screening.validation import validation_problems
+
+    return validation_problems(document)
+
+
+def content_problems(document: Mapping[str, Any]) -> list[str]:
+    """What patients would meet that cannot work: references, skip-rule order, duplicates, levels.
+
+    Reads a document whose shape screening.validation has already checked.
+    """
     problems: list[str] = []
     questions = [q for q in document.get("questions", []) if q.get("active", True)]
     if not questions:
