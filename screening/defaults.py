@@ -23,6 +23,7 @@ from screening.history import change_reason
 from screening.merge import Conflict, canonical, merge_documents, reference_problems
 from screening.models import DefaultContentVersion, Question, Rule
 from screening.publishing import publish
+from screening.validation import shape_problems
 
 DEFAULT_RULESET_PATH = Path(__file__).with_name("default_ruleset.json")
 
@@ -100,6 +101,11 @@ def update_draft(*, reason: str) -> UpdateReport:
     """Bring the shipped default content into the draft in place, keeping the clinicians' edits; never publish."""
     with transaction.atomic():
         installed, document = installed_content_version(), default_document()
+        # The shipped file is checked like an import before the merge reads it, so a malformed one is
+        # refused with its problems named instead of failing half-way through the merge.
+        problems = document_problems(document)
+        if problems:
+            raise ValidationError(problems)
         shipped = content_version(document)
         if _draft_is_empty():
             load_document(document, reason=reason)
@@ -109,7 +115,12 @@ def update_draft(*, reason: str) -> UpdateReport:
             return UpdateReport(installed=installed, shipped=shipped)
         ours = canonical(draft_document())
         # A draft from before versioning was loaded from version 1.
-        merged, conflicts = merge_documents(shipped_document(installed or 1), ours, document)
+        base = shipped_document(installed or 1)
+        if problems := shape_problems(base):
+            raise ValidationError(
+                [f"The shipped version {installed or 1} the draft was loaded from: {p}" for p in problems]
+            )
+        merged, conflicts = merge_documents(base, ours, document)
         # The same problem can be found by both checks; say it once.
         problems = list(dict.fromkeys(document_problems(merged) + reference_problems(merged)))
         if problems:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -30,24 +30,32 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: Any) -> None:
         if options["update"]:
             self._update(reason=options["reason"])
-        elif ensure_default_rules():
+        elif self._load():
             self.stdout.write("Loaded and published the default rule set.")
         elif waiting := update_waiting():
             self.stdout.write(self.style.WARNING(_waiting_notice(installed=waiting[0], shipped=waiting[1])))
         else:
             self.stdout.write("Rule set already present; left it as it is.")
 
+    def _load(self) -> bool:
+        try:
+            return ensure_default_rules()
+        except ValidationError as error:
+            self._refuse(error, "The default rule set has the problems above, so nothing was loaded.")
+
     def _update(self, *, reason: str) -> None:
         try:
             report = update_draft(reason=reason)
         except ValidationError as error:
-            for problem in error.messages:
-                self.stderr.write(f"- {problem}")
-            raise CommandError(
-                "The updated draft would have the problems above, so nothing was changed.", returncode=2
-            ) from error
+            self._refuse(error, "The updated draft would have the problems above, so nothing was changed.")
         for line in report_lines(report):
             self.stdout.write(line)
+
+    def _refuse(self, error: ValidationError, summary: str) -> NoReturn:
+        """List each problem on its own line, then stop with exit status 2 (no traceback)."""
+        for problem in error.messages:
+            self.stderr.write(f"- {problem}")
+        raise CommandError(summary, returncode=2) from error
 
 
 def _waiting_notice(*, installed: int, shipped: int) -> str:
