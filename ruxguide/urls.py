@@ -1,16 +1,15 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from screening import urls as patient_urls
+from screening.admin.access import previewing
 
-# The same patient pages over the draft rule set, for signed-in staff only.
+# The same patient pages over the draft rule set, for signed-in staff allowed to preview it.
 preview_patterns = [
-    path(str(pattern.pattern), staff_member_required(pattern.callback), name=pattern.name)
-    for pattern in patient_urls.urlpatterns
+    path(str(pattern.pattern), previewing(pattern.callback), name=pattern.name) for pattern in patient_urls.urlpatterns
 ]
 
 urlpatterns = [

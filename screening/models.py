@@ -308,6 +308,9 @@ class PublishedRuleSet(models.Model):
             raise ValidationError("A published rule set cannot be changed. Publish a new version instead.")
         super().save(*args, **kwargs)
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValidationError("A published rule set cannot be deleted: it is the record of what patients saw.")
+
 
 def skip_rule_problem(*, question: Question, depends_on: Question) -> str:
     """Why a question cannot depend on another, or an empty string when it can."""

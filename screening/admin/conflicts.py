@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
@@ -240,6 +241,9 @@ class EditConflictAdmin(ModelAdminBase):
         # Malformed ids are a missing page, not a server error (the history tables key on numbers).
         if not (object_id.isdigit() and version_id.isdigit()):
             raise Http404
+        # simple-history only hides the revert button from those who may just read: its POST still saves.
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
         # simple-history's admin, which the type checker does not see (it ships no type hints).
         view = super().history_form_view  # type: ignore[misc]
         return self._retrying(view, request, object_id, version_id, extra_context)

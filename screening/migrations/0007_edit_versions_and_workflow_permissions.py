@@ -5,99 +5,190 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('screening', '0006_ends_check_and_general_statements'),
+        ("screening", "0006_ends_check_and_general_statements"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='publishedruleset',
-            options={'get_latest_by': 'version', 'ordering': ['-version'], 'permissions': [('publish_draft', 'Can publish the draft'), ('approve_publication', 'Can approve a draft for publishing (a second clinician)'), ('preview_draft', 'Can preview the draft as a patient'), ('export_draft', 'Can export the draft (JSON and FHIR)'), ('import_draft', 'Can import a rule set into the draft'), ('restore_version', 'Can restore a published version as the draft'), ('view_change_history', 'Can view the change history of the draft'), ('view_translations', 'Can view the translations to write or check')]},
+            name="publishedruleset",
+            options={
+                "get_latest_by": "version",
+                "ordering": ["-version"],
+                "permissions": [
+                    ("publish_draft", "Can publish the draft"),
+                    ("approve_publication", "Can approve a draft for publishing (a second clinician)"),
+                    ("preview_draft", "Can preview the draft as a patient"),
+                    ("export_draft", "Can export the draft (JSON and FHIR)"),
+                    ("import_draft", "Can import a rule set into the draft"),
+                    ("restore_version", "Can restore a published version as the draft"),
+                    ("view_change_history", "Can view the change history of the draft"),
+                    ("view_translations", "Can view the translations to write or check"),
+                ],
+            },
         ),
         migrations.AddField(
-            model_name='condition',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="condition",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='guidancesection',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="guidancesection",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcondition',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="historicalcondition",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalguidancesection',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="historicalguidancesection",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='historicaloption',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="historicaloption",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalquestion',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="historicalquestion",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalrule',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="historicalrule",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalshowwhen',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="historicalshowwhen",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalsource',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="historicalsource",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='option',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="option",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='question',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="question",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='rule',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="rule",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='scenario',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="scenario",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='showwhen',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="showwhen",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AddField(
-            model_name='source',
-            name='edit_version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Goes up by one with every saved change.', verbose_name='edit version'),
+            model_name="source",
+            name="edit_version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Goes up by one with every saved change.",
+                verbose_name="edit version",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalsource',
-            name='url',
-            field=models.URLField(blank=True, validators=[django.core.validators.URLValidator(schemes=['http', 'https'])]),
+            model_name="historicalsource",
+            name="url",
+            field=models.URLField(
+                blank=True, validators=[django.core.validators.URLValidator(schemes=["http", "https"])]
+            ),
         ),
         migrations.AlterField(
-            model_name='source',
-            name='url',
-            field=models.URLField(blank=True, validators=[django.core.validators.URLValidator(schemes=['http', 'https'])]),
+            model_name="source",
+            name="url",
+            field=models.URLField(
+                blank=True, validators=[django.core.validators.URLValidator(schemes=["http", "https"])]
+            ),
         ),
     ]
