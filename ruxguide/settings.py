@@ -83,7 +83,8 @@ MIDDLEWARE = [
     "ruxguide.middleware.SecurityHeadersMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Staff pages get server-side sessions, patient pages the encrypted cookie (ruxguide/sessions.py).
+    "ruxguide.sessions.TwoSessionsMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,6 +109,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_VERBOSE = False
+# Behind the TLS proxy every sign-in comes from the proxy; the address that counts is the one the
+# trusted proxies appended to X-Forwarded-For (ruxguide/client_address.py), never the client's own claim.
+RUXGUIDE_TRUSTED_PROXY_COUNT = env_int(
+    "RUXGUIDE_TRUSTED_PROXY_COUNT", 1 if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else 0
+)
+AXES_CLIENT_IP_CALLABLE = "ruxguide.client_address.client_address"
 
 ROOT_URLCONF = "ruxguide.urls"
 WSGI_APPLICATION = "ruxguide.wsgi.application"
@@ -144,6 +151,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # at once queue (for up to `timeout` seconds) instead of one failing with "database is locked" when
     # a reading transaction tries to become a writing one. Patient pages write nothing.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    # Tests run on a database file (one per test process, removed afterwards) rather than SQLite's shared
+    # in-memory database: there a second connection's write fails at once ("database table is locked")
+    # instead of waiting for the lock, so concurrent publishing could not be tested as it runs.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -179,14 +190,20 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# A patient's answers live only in their own signed session cookie: nothing about them is stored
-# on the server, and any app server can continue any visit.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Two sessions (ruxguide/sessions.py). Staff sign-ins (/admin/, /preview/) are Django's own sessions,
+# kept on the server, so signing out or deactivating an account ends them at once, even for a copied
+# cookie; `manage.py clearsessions` tidies expired ones. A patient's answers live only in their own
+# cookie, encrypted: nothing about them is stored on the server, any app server can continue any
+# visit, and a copy of the cookie cannot be read. Both cookies share the SESSION_COOKIE_* settings below.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "ruxguide_staff"
+RUXGUIDE_PATIENT_SESSION_ENGINE = "ruxguide.sessions"
+RUXGUIDE_PATIENT_SESSION_COOKIE_NAME = "sessionid"
 SESSION_COOKIE_AGE = env_int("RUXGUIDE_SESSION_SECONDS", 2 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SAMESITE: Literal["Lax", "Strict", "None", False] | None = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -196,6 +213,7 @@ CSRF_FAILURE_VIEW = "screening.views.problems.csrf_failure"
 
 # Every patient form is small; anything bigger is refused with a 400 before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RUXGUIDE_MAX_BODY_BYTES", 64 * 1024)
+RUXGUIDE_MAX_IMPORT_BYTES = env_int("RUXGUIDE_MAX_IMPORT_BYTES", 2 * 1024 * 1024)  # a rule-set file to import
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

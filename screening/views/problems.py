@@ -204,7 +204,7 @@ NO_TOKEN = ProblemKind(
 
 def not_started(request: HttpRequest) -> Problem:
     """A question link opened with no visit: a first visit is sent to the start; an old one is told why."""
-    first_visit = settings.SESSION_COOKIE_NAME not in request.COOKIES
+    first_visit = settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME not in request.COOKIES
     return (FIRST_VISIT if first_visit else EXPIRED).at(url(request, "begin"))
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from importlib import import_module
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
@@ -53,9 +56,19 @@ def answer(client: Client, steps: Steps, *, language: str = ENGLISH, change: boo
     return response
 
 
+def patient_session(client: Client) -> SessionBase:
+    """The patient's session, read from the client's patient cookie as the site reads it.
+
+    `client.session` is the staff session (Django's SESSION_ENGINE); patient pages use their own store.
+    """
+    cookie = client.cookies.get(settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME)
+    store: type[SessionBase] = import_module(settings.RUXGUIDE_PATIENT_SESSION_ENGINE).SessionStore
+    return store(cookie.value if cookie is not None and cookie.value else None)
+
+
 def stored_answers(client: Client) -> dict[str, list[str]]:
-    """The answers the visit holds in the client's session."""
-    answers: dict[str, list[str]] = client.session.get(SESSION_KEY, {}).get("answers", {})
+    """The answers the visit holds in the client's patient session."""
+    answers: dict[str, list[str]] = patient_session(client).get(SESSION_KEY, {}).get("answers", {})
     return answers
 
 

@@ -31,13 +31,13 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.http import HttpResponse
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, ClientHandler, encode_multipart
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from ruxguide.sessions import SessionStore
 from screening.defaults import default_document
 from screening.engine import RuleSet, clean_answer, walk
 from screening.live import current_ruleset
@@ -209,12 +209,12 @@ def sign_session(client: Client, data: dict[str, Any]) -> None:
     store = SessionStore()
     store.update(data)
     store.save()
-    client.cookies[django_settings.SESSION_COOKIE_NAME] = store.session_key
+    client.cookies[django_settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME] = store.session_key
 
 
 def stored_answers(client: Client) -> dict[str, list[str]]:
     """The answers in the client's session cookie, read without a request (and without making a session)."""
-    cookie = client.cookies.get(django_settings.SESSION_COOKIE_NAME)
+    cookie = client.cookies.get(django_settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME)
     if cookie is None or not cookie.value:
         return {}
     visit = SessionStore(session_key=cookie.value).get(SESSION_KEY)
@@ -774,11 +774,11 @@ def tampered_cookies(draw: st.DrawFn) -> str:
 @example(cookie="x" * 5000, raw_cookie_header=None, path="/check/question/urgent_symptoms/")
 def test_a_garbage_session_cookie_never_fails(published_rules, cookie, raw_cookie_header, path):
     client = HostileClient()
-    client.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
+    client.cookies[django_settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME] = cookie
     extra = {} if raw_cookie_header is None else {"HTTP_COOKIE": raw_cookie_header}
     check(client.get(path, **extra))
     check(client.post(path, {"urgent_symptoms": "no"}, **extra))
-    client.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
+    client.cookies[django_settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME] = cookie
     assert_a_new_visit_can_start(client)
 
 

@@ -24,7 +24,18 @@ from screening.models import Option, Question, Rule, Scenario
 from screening.publishing import publish
 from screening.visit import SESSION_KEY
 from tests.support import patients
-from tests.support.client import HEALTHY_ADULT, HTMX, Steps, Value, answer, as_list, question_url, stored_answers, text
+from tests.support.client import (
+    HEALTHY_ADULT,
+    HTMX,
+    Steps,
+    Value,
+    answer,
+    as_list,
+    patient_session,
+    question_url,
+    stored_answers,
+    text,
+)
 from tests.support.patients import as_form_values
 
 pytestmark = pytest.mark.django_db
@@ -280,7 +291,7 @@ def test_it_stores_several_answers_in_the_question_order(client, published_rules
 def test_it_keeps_nothing_in_the_session_but_the_version_and_the_answers(client, published_rules):
     complete(client)
     client.get("/check/result/")
-    session = dict(client.session.items())
+    session = dict(patient_session(client).items())
     assert session == {
         SESSION_KEY: {"version": published_rules.version, "answers": expected_answers(HEALTHY_ADULT.items())}
     }
@@ -442,7 +453,7 @@ def test_it_accepts_an_answer_with_its_csrf_token(client, published_rules):
 
 def expire_the_session(client: Client) -> None:
     """The browser still sends a session cookie, but the server no longer accepts it (too old)."""
-    client.cookies[settings.SESSION_COOKIE_NAME] = "a-session-that-has-expired"
+    client.cookies[settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME] = "a-session-that-has-expired"
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -490,7 +501,7 @@ def test_it_keeps_the_answers_that_still_apply_when_a_question_is_withdrawn_mid_
     assert "updated the questions" in text(response)
     kept = {q: v for q, v in expected_answers(steps).items() if q != "breastfeeding"}
     assert stored_answers(client) == kept
-    assert client.session[SESSION_KEY]["version"] == published_rules.version + 1
+    assert patient_session(client)[SESSION_KEY]["version"] == published_rules.version + 1
 
     again = client.get(question_url("other_medicines"))
     assert "updated the questions" not in text(again)
@@ -788,7 +799,7 @@ def test_it_clears_the_answers_and_goes_back_to_the_start(client, published_rule
     response = client.post("/check/clear/")
     assert response.status_code == 302
     assert response["Location"] == "/"
-    assert SESSION_KEY not in client.session
+    assert SESSION_KEY not in patient_session(client)
     assert stored_answers(client) == {}
     page = text(client.get("/"))
     assert "Your answers have been cleared" in page
