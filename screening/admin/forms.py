@@ -14,6 +14,7 @@ from django.utils import timezone
 from screening.concurrency import has_history
 from screening.models import Condition, Option, Question, Rule, Scenario, ShowWhen, options_problem, skip_rule_problem
 from screening.translations import ENGLISH, TRANSLATIONS, translated_name
+from screening.validation import read_document
 
 
 def translations_of_field(name: str) -> list[tuple[str, str]]:
@@ -236,3 +237,7 @@ class PublishForm(forms.Form):
 class ImportForm(forms.Form):
     document = forms.FileField(label="Rule set JSON file", help_text="A file made by “Export the draft as JSON”.")
     reason = forms.CharField(label="Reason for this change", max_length=100)
+
+    def clean_document(self) -> dict[str, Any]:
+        """The rule set in the file: refused unread when too large, then read as strict UTF-8 JSON."""
+        return read_document(self.cleaned_data["document"])

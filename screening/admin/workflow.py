@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin, messages
@@ -12,8 +11,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from screening import drafts, publishing
-from screening.admin.forms import ImportForm, PublishForm
+from screening import drafts, publishing, validation
+from screening.admin.access import needs_permission
+from screening.admin.change_log import change_log_page
+from screening.admin.forms import ImportForm
+from screening.admin.publish_form import ReviewedPublishForm
 from screening.documents import document_diff, document_problems, translation_gaps, unchecked_translations
 from screening.engine import Level
 from screening.fhir import questionnaire
@@ -30,22 +32,21 @@ else:
 class WorkflowViews(PublishedModelAdmin):
     """The views PublishedRuleSetAdmin serves at its URLs; registered through it, never on their own."""
 
-    def _can_edit_draft(self, request: HttpRequest) -> bool:
-        return request.user.has_perms(["screening.change_rule", "screening.change_question"])
-
     def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
         return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **extra}
 
+    @needs_permission("screening.publish_draft")
     def publish_view(self, request: HttpRequest) -> HttpResponse:
-        if not self._can_edit_draft(request):
-            return HttpResponse(status=403)
-        form = PublishForm(request.POST or None)
+        form = ReviewedPublishForm(request.POST or None)
         blocked: publishing.PublishBlocked | None = None
+        conflict: publishing.PublishConflict | None = None
         if request.method == "POST" and form.is_valid():
             try:
-                published = publishing.publish(user=request.user, note=form.cleaned_data["note"])
+                published = publishing.publish(user=request.user, note=form.cleaned_data["note"], **form.review())
             except publishing.PublishBlocked as error:
                 blocked = error
+            except publishing.PublishConflict as error:
+                conflict = error
             else:
                 self.message_user(request, f"Published version {published.version}. Patients now see it.")
                 gaps = translation_gaps(published.document)
@@ -58,12 +59,14 @@ class WorkflowViews(PublishedModelAdmin):
                     )
                 return HttpResponseRedirect(reverse("admin:screening_publishedruleset_changelist"))
         document = drafts.draft_document()
-        latest = PublishedRuleSet.objects.order_by("-version").first()
+        latest = PublishedRuleSet.objects.select_related("published_by").order_by("-version").first()
         context = self._context(
             request,
             "Publish the draft",
-            form=form,
+            # The hidden values describe this page, so a publish from it names what it showed.
+            form=form.showing(live_version=latest.version if latest else 0, document=document),
             blocked=blocked,
+            conflict=conflict,
             changes=document_diff(latest.document if latest else {}, document),
             live=latest,
             problems=document_problems(document),
@@ -71,8 +74,11 @@ class WorkflowViews(PublishedModelAdmin):
             unchecked=len(unchecked_translations(document)),
             scenario_count=len(publishing.scenario_specs(document)),
         )
-        return render(request, "admin/screening/publishedruleset/publish.html", context)
+        # 409: what the clinician reviewed is out of date; the page shows the fresh changes.
+        status = 409 if conflict else 200
+        return render(request, "admin/screening/publishedruleset/publish.html", context, status=status)
 
+    @needs_permission("screening.view_publishedruleset")
     def compare_view(self, request: HttpRequest) -> HttpResponse:
         versions = list(PublishedRuleSet.objects.values_list("version", flat=True))
         older = request.GET.get("from", "")
@@ -90,24 +96,37 @@ class WorkflowViews(PublishedModelAdmin):
         )
         return render(request, "admin/screening/publishedruleset/compare.html", context)
 
+    @needs_permission("screening.restore_version")
     def restore_view(self, request: HttpRequest, version: int) -> HttpResponse:
         snapshot = get_object_or_404(PublishedRuleSet, version=version)
-        if not self._can_edit_draft(request):
-            return HttpResponse(status=403)
+        problems: list[str] = []
         if request.method == "POST":
-            drafts.replace_draft(snapshot.document, reason=f"Restored version {version} as the draft")
-            self.message_user(
-                request, f"The draft is now a copy of version {version}. Publish it to make it live again."
-            )
-            return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
-        context = self._context(request, f"Restore version {version} as the draft", snapshot=snapshot)
+            try:
+                drafts.replace_draft(snapshot.document, reason=f"Restored version {version} as the draft")
+            except ValidationError as error:
+                # An old version the draft's checks now refuse: the draft stays as it was, and the page says why.
+                problems = error.messages
+            else:
+                self.message_user(
+                    request, f"The draft is now a copy of version {version}. Publish it to make it live again."
+                )
+                return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
+        context = self._context(
+            request,
+            f"Restore version {version} as the draft",
+            snapshot=snapshot,
+            problems=problems,
+            changes=document_diff(drafts.draft_document(), snapshot.document),
+        )
         return render(request, "admin/screening/publishedruleset/restore.html", context)
 
+    @needs_permission("screening.export_draft")
     def export_view(self, request: HttpRequest) -> HttpResponse:
         response = JsonResponse(drafts.draft_document(), json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = 'attachment; filename="ruxguide-draft-rule-set.json"'
         return response
 
+    @needs_permission("screening.export_draft")
     def fhir_view(self, request: HttpRequest) -> HttpResponse:
         latest = PublishedRuleSet.objects.order_by("-version").first()
         if latest is None:
@@ -118,27 +137,39 @@ class WorkflowViews(PublishedModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="ruxguide-questionnaire-v{latest.version}.json"'
         return response
 
+    @needs_permission("screening.import_draft")
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self._can_edit_draft(request):
-            return HttpResponse(status=403)
+        # The form refuses a file too large, not UTF-8 or not JSON before anything else reads it.
         form = ImportForm(request.POST or None, request.FILES or None)
         problems: list[str] = []
+        unreadable = False
         if request.method == "POST" and form.is_valid():
-            try:
-                document = json.loads(form.cleaned_data["document"].read().decode("utf-8"))
-                if not isinstance(document, dict):
-                    raise ValueError("the file is not a rule set")
-                drafts.replace_draft(document, reason=form.cleaned_data["reason"])
-            except (ValueError, KeyError, TypeError) as error:
-                problems = [f"The file could not be read: {error}"]
-            except ValidationError as error:
-                problems = error.messages
-            else:
-                self.message_user(request, "Imported into the draft. Publish it to make it live.")
-                return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
-        context = self._context(request, "Import a rule set into the draft", form=form, problems=problems)
+            document = form.cleaned_data["document"]
+            # The whole document is checked before the draft is touched; the import is one transaction.
+            unreadable = bool(validation.shape_problems(document))
+            problems = document_problems(document)
+            if not problems:
+                try:
+                    drafts.replace_draft(document, reason=form.cleaned_data["reason"])
+                except ValidationError as error:
+                    problems = error.messages
+                except (ValueError, KeyError, TypeError) as error:
+                    # A gap in the validation: the transaction left the draft as it was.
+                    problems = [f"The file could not be imported ({type(error).__name__}: {error})."]
+                else:
+                    self.message_user(request, "Imported into the draft. Publish it to make it live.")
+                    return HttpResponseRedirect(reverse("admin:screening_publishedruleset_publish"))
+        context = self._context(
+            request,
+            "Import a rule set into the draft",
+            form=form,
+            problems=validation.first_problems(problems),
+            problem_count=len(problems),
+            unreadable=unreadable,
+        )
         return render(request, "admin/screening/publishedruleset/import.html", context)
 
+    @needs_permission("screening.view_translations")
     def translations_view(self, request: HttpRequest) -> HttpResponse:
         """The translations a clinician still has to write or check, or (with ?show=all) every one."""
         rows = translation_rows()
@@ -156,19 +187,12 @@ class WorkflowViews(PublishedModelAdmin):
         )
         return render(request, "admin/screening/publishedruleset/translations.html", context)
 
+    @needs_permission("screening.view_change_history")
     def change_log_view(self, request: HttpRequest) -> HttpResponse:
-        # simple-history adds each model's `history` manager, which the type checker cannot see.
+        # Every model with a history; the page merges them by date, fifty rows a page (screening.admin.change_log).
         models: list[type[Any]] = [Question, Option, ShowWhen, Rule, Condition, Source, GuidanceSection]
-        records = sorted(
-            (
-                {"record": record, "kind": model._meta.verbose_name}
-                for model in models
-                for record in model.history.select_related("history_user").order_by("-history_date")[:100]
-            ),
-            key=lambda row: row["record"].history_date,
-            reverse=True,
-        )[:150]
-        context = self._context(request, "Change history of the draft", records=records)
+        page = change_log_page(request, models)
+        context = self._context(request, page["heading"] or "Change history of the draft", **page)
         return render(request, "admin/screening/publishedruleset/change_log.html", context)
 
 
