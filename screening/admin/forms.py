@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django.utils import timezone
 from screening.concurrency import has_history
 from screening.models import Condition, Option, Question, Rule, Scenario, ShowWhen, options_problem, skip_rule_problem
 from screening.translations import ENGLISH, TRANSLATIONS, translated_name
-from screening.validation import read_document
+from screening.validation import LONG_TEXT_MAX_LENGTH, Answers, read_document
 
 
 def translations_of_field(name: str) -> list[tuple[str, str]]:
@@ -72,6 +73,16 @@ class EditVersionForm(AnyModelForm):
                 else self.instance.edit_version
             )
         self.fields["opened_version"].initial = self.current_version
+        # Long texts have no length in the database; the same limit as an import keeps them to a readable size.
+        for field in self.fields.values():
+            if (
+                isinstance(field, forms.CharField)
+                and field.max_length is None
+                and isinstance(field.widget, forms.Textarea)
+            ):
+                field.max_length = LONG_TEXT_MAX_LENGTH
+                field.validators.append(MaxLengthValidator(LONG_TEXT_MAX_LENGTH))
+                field.widget.attrs["maxlength"] = str(LONG_TEXT_MAX_LENGTH)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
@@ -191,6 +202,8 @@ class OptionFormSet(OptionFormSetBase):
         identifiers = [f.cleaned_data.get("identifier") for f in kept]
         if any(identifiers.count(i) > 1 for i in identifiers if i):
             raise ValidationError("Two options of this question have the same identifier.")
+        if sum(1 for f in kept if f.cleaned_data.get("exclusive")) > 1:
+            raise ValidationError("Only one option of a question can be “none of these”.")
 
 
 class ReasonForm(TranslationCheckForm, EditPageForm):
@@ -223,6 +236,14 @@ class ScenarioForm(EditPageForm):
         cast(forms.ChoiceField, self.fields["expected_rules"]).choices = [(i, f"{i}: {t}") for i, t in known] + [
             c for c in extra if c[0] not in dict(known)
         ]
+
+    def clean_answers(self) -> Any:
+        """The same check as a test patient in an imported document: answers by question, as lists of options."""
+        answers = self.cleaned_data.get("answers")
+        problems = Answers().problems(answers)
+        if problems:
+            raise ValidationError([f"Answers: {problem}" for problem in problems])
+        return answers
 
 
 class PublishForm(forms.Form):

@@ -16,9 +16,11 @@ from django.db import models
 
 from screening.defaults import (
     UPDATE_REASON,
+    content_version,
     default_document,
     installed_content_version,
     shipped_content_version,
+    shipped_document,
     update_draft,
 )
 from screening.documents import FORMAT
@@ -511,3 +513,10 @@ def test_an_inactive_rule_naming_a_vanished_option_or_source_is_a_problem_for_th
         "Rule 'a' names 'gone' of 'allergy', which the updated rule set does not have.",
         "Rule 'a' cites unknown source 'L99'.",
     ]
+
+
+def test_every_earlier_shipped_version_is_kept_for_the_update_to_merge_from() -> None:
+    """An installation on any earlier version merges from that version's text: shipping a new version
+    means keeping the one it replaces as default_ruleset_v<N>.json."""
+    for version in range(1, shipped_content_version()):
+        assert content_version(shipped_document(version)) == version
