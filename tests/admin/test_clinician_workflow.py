@@ -446,15 +446,6 @@ def test_a_restored_version_publishes_as_a_new_version(clinician: User, clinicia
 
 
 @pytest.mark.slow
-def test_a_restore_records_its_reason_for_every_condition_and_option_it_replaces(clinician_client, published_rules):
-    clinician_client.post(reverse("admin:screening_publishedruleset_restore", args=[published_rules.version]))
-    reason = f"Restored version {published_rules.version} as the draft"
-    for model in (Condition, Option):
-        deleted = model.history.filter(history_type="-")
-        assert deleted.exists()
-        assert set(deleted.values_list("history_change_reason", flat=True)) == {reason}, model
-
-
 # ---------------------------------------------------------------------------------------------
 # Preview of the draft
 # ---------------------------------------------------------------------------------------------
