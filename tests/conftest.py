@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import translation
 from whitenoise.base import WhiteNoise
@@ -14,6 +14,7 @@ from whitenoise.base import WhiteNoise
 from screening.defaults import default_document, ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
 from screening.live import current_ruleset
+from tests.support.staff import clinical_editor, signed_in
 
 
 @pytest.fixture(scope="session")
@@ -45,16 +46,12 @@ def fast_password_hashing(settings) -> None:
 @pytest.fixture
 def clinician(db: None) -> User:
     """A staff member of the "Clinical editor" group."""
-    user = User.objects.create_user("clinician", password="a long enough password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Clinical editor"))
-    return user
+    return clinical_editor("clinician")
 
 
 @pytest.fixture
 def clinician_client(clinician: User) -> Client:
-    client = Client()
-    client.force_login(clinician)
-    return client
+    return signed_in(clinician)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
@@ -20,6 +20,7 @@ from screening.engine import RuleSet
 from screening.models import Option, Question, Rule, Scenario
 from tests.support.admin_forms import admin_form_data
 from tests.support.client import page_text as text
+from tests.support.staff import clinical_editor, signed_in
 
 A_WARNING = "Stop using the cream and call us at once if your skin blisters."
 B_NEXT_STEPS = "Show this page to your pharmacist before your next refill."
@@ -28,16 +29,12 @@ B_NEXT_STEPS = "Show this page to your pharmacist before your next refill."
 @pytest.fixture
 def colleague(db: None) -> User:
     """A second clinician of the "Clinical editor" group."""
-    user = User.objects.create_user("dr.okafor", password="a long enough password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Clinical editor"))
-    return user
+    return clinical_editor("dr.okafor")
 
 
 @pytest.fixture
 def colleague_client(colleague: User) -> Client:
-    client = Client()
-    client.force_login(colleague)
-    return client
+    return signed_in(colleague)
 
 
 def conflict_box(response: HttpResponse) -> str:

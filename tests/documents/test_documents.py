@@ -18,14 +18,13 @@ from django.test import Client
 from django.urls import reverse
 from fhir.resources.R4B.questionnaire import Questionnaire
 
-from screening import defaults, drafts, live
+from screening import drafts, live
 from screening.documents import FORMAT, document_diff, document_problems
 from screening.engine import RuleSet
 from screening.fhir import OPTION_SYSTEM, questionnaire
 from screening.models import PublishedRuleSet, Question, Rule, Scenario
 from tests.support.client import page_text
-
-Document = dict[str, Any]
+from tests.support.documents import Document, default_document, item_of
 
 ADULT_AGES = ["12_to_17", "18_to_64"]
 
@@ -33,17 +32,6 @@ ADULT_AGES = ["12_to_17", "18_to_64"]
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def default_document() -> Document:
-    """The shipped defaults as the draft holds them: the content, without which shipped version it is."""
-    document = defaults.default_document()
-    del document["content_version"]
-    return document
-
-
-def item_of(document: Document, collection: str, identifier: str, key: str = "id") -> dict[str, Any]:
-    return next(item for item in document[collection] if item[key] == identifier)
 
 
 def modified_document(base: Document) -> Document:

@@ -26,19 +26,9 @@ from screening.engine import RuleSet
 from screening.models import DefaultContentVersion, PublishedRuleSet, Question
 from screening.validation import validation_problems
 from tests.support.client import page_text
+from tests.support.documents import Document, default_document, item_of
 
-Document = dict[str, Any]
 IMPORT = "admin:screening_publishedruleset_import"
-
-
-def default_document() -> Document:
-    document = defaults.default_document()
-    del document["content_version"]
-    return document
-
-
-def item_of(document: Document, collection: str, identifier: str, key: str = "id") -> dict[str, Any]:
-    return next(item for item in document[collection] if item[key] == identifier)
 
 
 def renamed_question(document: Document, old: str, new: str) -> Document:
