@@ -36,6 +36,15 @@ def translation_checked() -> models.BooleanField[bool, bool]:
     )
 
 
+def translation_outdated() -> models.BooleanField[bool, bool]:
+    return models.BooleanField(
+        "out of date",
+        default=False,
+        help_text="Set when the English text changes and the translation does not. Until the translation is "
+        "updated or confirmed, patients reading this language see the current English text instead.",
+    )
+
+
 def identifier_field(*, unique: bool = False) -> models.CharField[str, str]:
     return models.CharField(
         max_length=64,
@@ -60,6 +69,7 @@ class Source(EditVersioned):
     summary = models.TextField(help_text="The fact in plain words; printed on the patient-education page.")
     summary_zh_hans = chinese_text("summary")
     summary_zh_hans_checked = translation_checked()
+    summary_zh_hans_outdated = translation_outdated()
     order = models.PositiveIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -77,9 +87,11 @@ class GuidanceSection(EditVersioned):
     title = models.CharField(max_length=200)
     title_zh_hans = chinese_text("title", max_length=200)
     title_zh_hans_checked = translation_checked()
+    title_zh_hans_outdated = translation_outdated()
     body = models.TextField(help_text="One paragraph or list item per line.")
     body_zh_hans = chinese_text("body")
     body_zh_hans_checked = translation_checked()
+    body_zh_hans_outdated = translation_outdated()
     sources = models.ManyToManyField(Source, blank=True, related_name="sections")
     order = models.PositiveIntegerField(default=0)
     history = HistoricalRecords(m2m_fields=[sources])
@@ -102,9 +114,11 @@ class Question(EditVersioned):
     text = models.CharField(max_length=300, help_text="The question as patients read it.")
     text_zh_hans = chinese_text("text", max_length=300)
     text_zh_hans_checked = translation_checked()
+    text_zh_hans_outdated = translation_outdated()
     help_text = models.TextField(blank=True)
     help_text_zh_hans = chinese_text("help text")
     help_text_zh_hans_checked = translation_checked()
+    help_text_zh_hans_outdated = translation_outdated()
     multiple = models.BooleanField("several answers allowed", default=False)
     order = models.PositiveIntegerField(default=0, help_text="Patients meet questions in this order.")
     active = models.BooleanField(default=True)
@@ -123,6 +137,7 @@ class Option(EditVersioned):
     label = models.CharField(max_length=200)
     label_zh_hans = chinese_text("label", max_length=200)
     label_zh_hans_checked = translation_checked()
+    label_zh_hans_outdated = translation_outdated()
     order = models.PositiveIntegerField(default=0)
     exclusive = models.BooleanField(
         "none of these", default=False, help_text="Choosing this clears the question's other options."
@@ -172,13 +187,16 @@ class Rule(EditVersioned):
     title = models.CharField(max_length=200, help_text="Short heading patients read.")
     title_zh_hans = chinese_text("title", max_length=200)
     title_zh_hans_checked = translation_checked()
+    title_zh_hans_outdated = translation_outdated()
     level = models.CharField(max_length=20, choices=Level.choices)
     message = models.TextField(help_text="What this means, in plain words.")
     message_zh_hans = chinese_text("message")
     message_zh_hans_checked = translation_checked()
+    message_zh_hans_outdated = translation_outdated()
     next_steps = models.TextField("what to do next")
     next_steps_zh_hans = chinese_text("what to do next")
     next_steps_zh_hans_checked = translation_checked()
+    next_steps_zh_hans_outdated = translation_outdated()
     education_text = models.TextField(
         "general statement (education page)",
         blank=True,
@@ -187,6 +205,7 @@ class Rule(EditVersioned):
     )
     education_text_zh_hans = chinese_text("general statement (education page)")
     education_text_zh_hans_checked = translation_checked()
+    education_text_zh_hans_outdated = translation_outdated()
     ends_check = models.BooleanField(
         "ends the check",
         default=False,
@@ -237,9 +256,12 @@ class Scenario(EditVersioned):
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_passed = models.BooleanField(null=True, editable=False)
     last_report = models.TextField(blank=True, editable=False)
+    # A test patient guards the rules: every change is kept with its reason (but not each run's result).
+    history = HistoricalRecords(excluded_fields=["last_run_at", "last_passed", "last_report"])
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "test patient"
 
     def __str__(self) -> str:
         return self.name
@@ -263,8 +285,8 @@ class PublishedRuleSetQuerySet(models.QuerySet["PublishedRuleSet"]):
     """Published versions are a record: no bulk edits or deletes either."""
 
     def update(self, **kwargs: object) -> int:
-        # Deleting a staff account clears its name from the versions it published (SET_NULL).
-        if set(kwargs) - {"published_by", "published_by_id"}:
+        # Deleting a staff account clears its name from the versions it sent or published (SET_NULL).
+        if set(kwargs) - {"published_by", "published_by_id", "author", "author_id"}:
             raise ValidationError("Published rule sets cannot be changed.")
         return super().update(**kwargs)
 
@@ -282,6 +304,23 @@ class PublishedRuleSet(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(max_length=300, blank=True)
+    # Who sent this version for review, and whether a second clinician approved it (published_by, then).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="sent for review by",
+    )
+    author_note = models.CharField("what the author said changed, and why", max_length=300, blank=True)
+    sent_at = models.DateTimeField("sent for review at", null=True, blank=True)
+    second_review = models.BooleanField(
+        "approved by a second clinician",
+        default=False,
+        help_text="False for a version published without a second review (the defaults loaded by a command, "
+        "or an installation that allows single-clinician publishing).",
+    )
 
     objects = PublishedRuleSetQuerySet.as_manager()
 
@@ -310,6 +349,57 @@ class PublishedRuleSet(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValidationError("A published rule set cannot be deleted: it is the record of what patients saw.")
+
+
+class Review(models.Model):
+    """The draft as one clinician sent it for review, and a second clinician's decision on it.
+
+    Approving publishes the draft (if it is still what was sent); sending it back returns it to editing.
+    At most one review waits at a time, so two clinicians cannot send the draft twice.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for review"
+        APPROVED = "approved", "Approved and published"
+        RETURNED = "returned", "Sent back"
+        WITHDRAWN = "withdrawn", "Withdrawn by its author"
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
+    draft_fingerprint = models.CharField(max_length=64, help_text="The draft as it was sent (screening.publishing).")
+    live_version = models.PositiveIntegerField(default=0, help_text="The version patients saw when it was sent.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="sent by"
+    )
+    author_note = models.CharField("what changed, and why", max_length=300)
+    safety_reasons = models.JSONField(
+        default=dict, blank=True, help_text="The author's written reason for each change that weakens the safety net."
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewer_note = models.TextField(blank=True)
+    acknowledged = models.JSONField(
+        default=list, blank=True, help_text="The safety-net changes the reviewer ticked as read and accepted."
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    published = models.OneToOneField(
+        PublishedRuleSet, null=True, blank=True, on_delete=models.PROTECT, related_name="review"
+    )
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="waiting"),
+                name="one_review_waiting",
+                violation_error_message="The draft is already waiting for review.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"review sent {self.sent_at:%Y-%m-%d %H:%M}" if self.sent_at else "review"
 
 
 def skip_rule_problem(*, question: Question, depends_on: Question) -> str:

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import DEFAULT_DB_ALIAS, models
 
-from screening.models import PublishedRuleSet
+from screening.models import PublishedRuleSet, Review
 
 CLINICAL_EDITOR = "Clinical editor"
 
@@ -25,6 +25,7 @@ CLINICAL_EDITOR_PERMISSIONS: tuple[str, ...] = (
     *(f"{action}_{model}" for model in DRAFT_MODELS for action in ("add", "change", "delete", "view")),
     "view_publishedruleset",
     "view_defaultcontentversion",
+    "view_review",
     *(codename for codename, _ in WORKFLOW_PERMISSIONS),
 )
 
@@ -54,10 +55,10 @@ def refuse_deleting_a_record(sender: type[models.Model], instance: models.Model,
 
 
 def kept_records() -> list[type[models.Model]]:
-    """Published versions and every draft model's history rows."""
+    """Published versions, reviews and every draft model's history rows."""
     screening = django_apps.get_app_config("screening")
     history = [model for model in screening.get_models() if model.__name__.startswith("Historical")]
-    return [PublishedRuleSet, *history]
+    return [PublishedRuleSet, Review, *history]
 
 
 def permission_label(permission: str) -> str:

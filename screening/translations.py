@@ -32,6 +32,11 @@ def checked_name(name: str, language: str) -> str:
     return f"{translated_name(name, language)}_checked"
 
 
+def outdated_name(name: str, language: str) -> str:
+    """The key of the flag set when the English text changed after the translation was written."""
+    return f"{translated_name(name, language)}_outdated"
+
+
 def text_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
