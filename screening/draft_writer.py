@@ -1,16 +1,17 @@
 """Writing a document into the draft in place: objects keep their ids and their history, and only what
-differs is saved (so an unchanged object gets no history row)."""
+differs is saved (so an unchanged object gets no history row). A translation whose English changes
+while it does not is marked out of date (screening.translations.translation_fields)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.db import models
 
 from screening.documents import COLLECTIONS
 from screening.models import Condition, GuidanceSection, Option, Question, Rule, Scenario, ShowWhen, Source
-from screening.translations import translation_fields
+from screening.translations import outdated_name, translated_name, translation_fields
 
 
 def write_draft(*, ours: Mapping[str, Any], merged: Mapping[str, Any], reason: str) -> None:
@@ -46,6 +47,28 @@ def _put[M: models.Model](instance: M, values: Mapping[str, Any], *, reason: str
     return instance
 
 
+def _translations(item: Mapping[str, Any], collection: str, *, current: models.Model | None) -> dict[str, Any]:
+    """The item's translations as model fields, each marked out of date when the English changes alone."""
+    return translation_fields(item, collection, current=current, in_step_before=_in_step_before(current))
+
+
+def _in_step_before(instance: models.Model | None) -> Callable[[str, str, str, str], bool] | None:
+    """Whether the object's history holds this English text with this translation, not out of date: a
+    document that brings back an earlier English beside the translation written for it (a restore) leaves
+    that translation in step."""
+    if instance is None:
+        return None
+
+    def in_step(name: str, language: str, english: str, translation: str) -> bool:
+        history: Any = getattr(instance, "history", None)
+        if history is None:
+            return False
+        pair = {name: english, translated_name(name, language): translation, outdated_name(name, language): False}
+        return bool(history.filter(**pair).exists())
+
+    return in_step
+
+
 def _remove(instances: Iterable[models.Model], *, reason: str) -> None:
     for instance in list(instances):
         instance._change_reason = reason  # type: ignore[attr-defined]  # simple-history reads it
@@ -61,7 +84,7 @@ def _write_sources(items: list[dict[str, Any]], *, reason: str) -> dict[str, Sou
                 "document": s["document"],
                 "url": s["url"],
                 "summary": s["summary"],
-                **translation_fields(s, "sources"),
+                **_translations(s, "sources", current=existing.get(s["code"])),
                 "order": i,
             },
             reason=reason,
@@ -75,7 +98,12 @@ def _write_sections(
 ) -> None:
     existing = {s.identifier: s for s in GuidanceSection.objects.all()}
     for i, s in enumerate(items):
-        values = {"title": s["title"], "body": "\n".join(s["body"]), **translation_fields(s, "sections"), "order": i}
+        values = {
+            "title": s["title"],
+            "body": "\n".join(s["body"]),
+            **_translations(s, "sections", current=existing.get(s["id"])),
+            "order": i,
+        }
         section = _put(existing.get(s["id"]) or GuidanceSection(identifier=s["id"]), values, reason=reason)
         if before.get(s["id"], {}).get("sources") != s["sources"]:
             section.sources.set([sources[c] for c in s["sources"]])
@@ -92,7 +120,7 @@ def _write_questions(
         values = {
             "text": q["text"],
             "help_text": q["help_text"],
-            **translation_fields(q, "questions"),
+            **_translations(q, "questions", current=existing.get(q["id"])),
             "multiple": q["multiple"],
             "active": q["active"],
             "order": (i + 1) * 10,
@@ -101,8 +129,14 @@ def _write_questions(
             existing.get(q["id"]) or Question(identifier=q["id"]), values, reason=reason
         )
         for j, o in enumerate(q["options"]):
-            option = existing_options.get((q["id"], o["id"])) or Option(question=question, identifier=o["id"])
-            values = {"label": o["label"], **translation_fields(o, "options"), "exclusive": o["exclusive"], "order": j}
+            current = existing_options.get((q["id"], o["id"]))
+            option = current or Option(question=question, identifier=o["id"])
+            values = {
+                "label": o["label"],
+                **_translations(o, "options", current=current),
+                "exclusive": o["exclusive"],
+                "order": j,
+            }
             options[q["id"], o["id"]] = _put(option, values, reason=reason)
     return questions, options
 
@@ -143,7 +177,7 @@ def _write_rules(
             "message": r["message"],
             "next_steps": r["next_steps"],
             "education_text": r["education_text"],
-            **translation_fields(r, "rules"),
+            **_translations(r, "rules", current=existing.get(r["id"])),
             "ends_check": r["ends_check"],
             "rationale": r["rationale"],
             "active": r["active"],

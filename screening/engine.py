@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
-from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, translated_name
+from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, outdated_name, translated_name
 
 Answers = Mapping[str, tuple[str, ...]]
 
@@ -328,8 +328,9 @@ def ruleset_from_document(
 ) -> RuleSet:
     """Build the engine's rule set from the JSON document shape shared by export and snapshots.
 
-    Texts are in `language`; a text without a version in it falls back to English and is named in
-    the item's `untranslated`, so a page can mark it as English. Identifiers never change.
+    Texts are in `language`; a text without a version in it, or whose version is out of date (written
+    for an earlier English text), falls back to English and is named in the item's `untranslated`, so a
+    page can mark it as English. Identifiers never change.
     """
     if language != ENGLISH and language not in TRANSLATIONS:
         raise ValueError(f"No content language {language!r}.")
@@ -340,7 +341,9 @@ def ruleset_from_document(
         untranslated: set[str] = set()
         for name in TRANSLATED_TEXTS[collection]:
             english = item.get(name) or ""
-            translated = item.get(translated_name(name, language)) if language != ENGLISH else None
+            # An out-of-date translation may give advice the English no longer gives: never show it.
+            current = language != ENGLISH and not item.get(outdated_name(name, language))
+            translated = item.get(translated_name(name, language)) if current else None
             found[name] = translated or english
             if english and not translated and language != ENGLISH:
                 untranslated.add(name)
