@@ -1,0 +1,76 @@
+"""An out-of-date translation in a real browser: the admin says so beside the Chinese field (read out with
+it), and after publishing, the Chinese result page shows the current English text marked as English.
+
+Screenshots for a human to look at: /tmp/h6-outdated-field.png and /tmp/h6-zh-fallback.png.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from screening import publishing
+from screening.models import Rule
+from tests.support.browser import AXE, ZH, NewPage, patient, post_answers
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+NEW_MESSAGE = "You told us you reacted badly to this cream before. Do not use it again: it could happen again."
+FIELD_SHOT = Path("/tmp/h6-outdated-field.png")
+FALLBACK_SHOT = Path("/tmp/h6-zh-fallback.png")
+
+
+def axe_violations(page: Page, *, within: str | None = None) -> list[tuple[str, list[str]]]:
+    """Each axe-core violation on the page (or only in the elements `within` selects): rule, elements."""
+    results = AXE.run(page, context=within)
+    return [
+        (violation["id"], [str(node["target"]) for node in violation["nodes"]])
+        for violation in results.response["violations"]
+    ]
+
+
+@pytest.fixture
+def admin_page(new_page: NewPage, clinician: User) -> Page:
+    page = new_page()
+    page.goto("/admin/login/")
+    page.locator("#id_username").fill(clinician.username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.wait_for_url(lambda url: "/admin/login/" not in url)
+    return page
+
+
+def test_a_changed_english_message_shows_english_to_chinese_patients_and_says_so_in_the_admin(
+    admin_page: Page, new_page: NewPage, clinician: User
+) -> None:
+    rule = Rule.objects.get(identifier="allergy")
+    old_chinese = rule.message_zh_hans
+    admin_page.goto(f"/admin/screening/rule/{rule.pk}/change/")
+    admin_page.locator("#id_message").fill(NEW_MESSAGE)
+    admin_page.locator("#id_change_reason").fill("Plainer allergy message")
+    admin_page.get_by_role("button", name="Save and continue editing", exact=True).click()
+
+    note = admin_page.locator("#id_message_zh_hans_outdated_note")
+    expect(note).to_contain_text("Out of date: the English changed on")
+    expect(note).to_contain_text("tick “checked by a clinician”")
+    described_by = admin_page.locator("#id_message_zh_hans").get_attribute("aria-describedby") or ""
+    assert "id_message_zh_hans_outdated_note" in described_by.split()
+    note.evaluate("note => note.scrollIntoView({block: 'center'})")
+    admin_page.screenshot(path=str(FIELD_SHOT))
+    # The message's row (both fields, the note and the tick); the rest of the page is another helper's.
+    assert axe_violations(admin_page, within=".field-message") == []
+    print("axe on the whole rule page:", axe_violations(admin_page))
+
+    publishing.publish(user=clinician, note="Plainer allergy message")
+    page = new_page()
+    post_answers(page, patient(allergy="yes"), site=ZH)
+    page.goto(f"{ZH}/check/result/")
+    message = page.locator("main [data-rule=allergy] p[lang=en]")
+    expect(message).to_have_text(NEW_MESSAGE)
+    expect(page.locator("main")).not_to_contain_text(old_chinese)
+    page.screenshot(path=str(FALLBACK_SHOT), full_page=True)
+    assert axe_violations(page) == []
