@@ -13,6 +13,13 @@ from screening.translations import TRANSLATIONS, translated_name
 
 OPTION_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/answer-options"
 TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"
+# Whether a second clinician approved the version: a tag in `meta`, and a sentence in `description` when not.
+REVIEW_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/clinical-review"
+REVIEW_TAGS = {
+    True: {"system": REVIEW_SYSTEM, "code": "second-review", "display": "Approved by a second clinician"},
+    False: {"system": REVIEW_SYSTEM, "code": "no-second-review", "display": "Published without a second review"},
+}
+NO_SECOND_REVIEW = "This version was published without a second review: no second clinician approved it."
 # FHIR names languages with BCP 47 tags, in their usual case.
 FHIR_LANGUAGE = {"zh-hans": "zh-Hans"}
 
@@ -33,7 +40,9 @@ def _translated(item: Mapping[str, Any], name: str, element: str) -> dict[str, A
     return {f"_{element}": {"extension": extensions}} if extensions else {}
 
 
-def questionnaire(document: Mapping[str, Any], *, version: int | None = None, date: str = "") -> dict[str, Any]:
+def questionnaire(
+    document: Mapping[str, Any], *, version: int | None = None, date: str = "", second_review: bool | None = None
+) -> dict[str, Any]:
     """A FHIR R4 Questionnaire with `enableWhen` for the skip logic.
 
     Each "shown when" condition is "the answer is any of these options", and a question needs all
@@ -41,6 +50,9 @@ def questionnaire(document: Mapping[str, Any], *, version: int | None = None, da
     condition: a group is enabled by any of its options, and the nesting makes them all required.
     A rule that ends the check puts every later question in a group that is enabled only when the
     rule's answer was not given, so a form filler stops where our engine stops.
+
+    `second_review` (for a published version) tags whether a second clinician approved it; a version
+    published without a second review also says so in `description`.
     """
     options_of = {q["id"]: {o["id"]: o["label"] for o in q["options"]} for q in document.get("questions", [])}
     active = [question for question in document.get("questions", []) if question.get("active", True)]
@@ -73,6 +85,10 @@ def questionnaire(document: Mapping[str, Any], *, version: int | None = None, da
         resource["version"] = str(version)
     if date:
         resource["date"] = date
+    if second_review is not None:
+        resource["meta"] = {"tag": [dict(REVIEW_TAGS[second_review])]}
+        if not second_review:
+            resource["description"] = NO_SECOND_REVIEW
     return resource
 
 

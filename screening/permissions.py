@@ -1,4 +1,4 @@
-"""Who may do what: the workflow's own permissions, and the "Clinical editor" group's explicit list."""
+"""Who may do what: the workflow's own permissions, and the "Clinical editor" and "Clinical reviewer" groups' lists."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from django.db import DEFAULT_DB_ALIAS, models
 from screening.models import PublishedRuleSet, Review
 
 CLINICAL_EDITOR = "Clinical editor"
+CLINICAL_REVIEWER = "Clinical reviewer"
+APPROVE = "approve_publication"
 
 # Declared on PublishedRuleSet's Meta, so migrations create them; one per page of the workflow.
 WORKFLOW_PERMISSIONS: list[tuple[str, str]] = list(PublishedRuleSet._meta.permissions)
@@ -20,29 +22,37 @@ WORKFLOW_PERMISSIONS: list[tuple[str, str]] = list(PublishedRuleSet._meta.permis
 DRAFT_MODELS = ("question", "option", "showwhen", "rule", "condition", "source", "guidancesection", "scenario")
 
 # Kept exactly in step by `sync_clinical_editor_group` after every migrate. Not here, on purpose:
-# changing or deleting published versions, and adding, changing or deleting history rows.
+# changing or deleting published versions, and adding, changing or deleting history rows; and
+# approving a publication, which needs a second clinician (the "Clinical reviewer" group).
 CLINICAL_EDITOR_PERMISSIONS: tuple[str, ...] = (
     *(f"{action}_{model}" for model in DRAFT_MODELS for action in ("add", "change", "delete", "view")),
     "view_publishedruleset",
     "view_defaultcontentversion",
     "view_review",
-    *(codename for codename, _ in WORKFLOW_PERMISSIONS),
+    *(codename for codename, _ in WORKFLOW_PERMISSIONS if codename != APPROVE),
 )
+
+# A reviewer edits like an editor and may also approve another clinician's draft (never their own).
+CLINICAL_REVIEWER_PERMISSIONS: tuple[str, ...] = (*CLINICAL_EDITOR_PERMISSIONS, APPROVE)
+
+CLINICAL_GROUPS: dict[str, tuple[str, ...]] = {
+    CLINICAL_EDITOR: CLINICAL_EDITOR_PERMISSIONS,
+    CLINICAL_REVIEWER: CLINICAL_REVIEWER_PERMISSIONS,
+}
 
 
 def sync_clinical_editor_group(**kwargs: Any) -> None:
-    """post_migrate: the group holds exactly CLINICAL_EDITOR_PERMISSIONS, whatever was granted by hand."""
+    """post_migrate: each clinical group holds exactly its list (CLINICAL_GROUPS), whatever was granted by hand."""
     if kwargs.get("app_config") is None or kwargs["app_config"].label != "screening":
         return
     using = kwargs.get("using", DEFAULT_DB_ALIAS)
-    group, _ = Group.objects.using(using).get_or_create(name=CLINICAL_EDITOR)
-    wanted = Permission.objects.using(using).filter(
-        content_type__app_label="screening", codename__in=CLINICAL_EDITOR_PERMISSIONS
-    )
-    missing = set(CLINICAL_EDITOR_PERMISSIONS) - set(wanted.values_list("codename", flat=True))
-    if missing:
-        raise ImproperlyConfigured(f"The Clinical editor group names permissions that do not exist: {sorted(missing)}")
-    group.permissions.set(wanted)
+    for name, codenames in CLINICAL_GROUPS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=name)
+        wanted = Permission.objects.using(using).filter(content_type__app_label="screening", codename__in=codenames)
+        missing = set(codenames) - set(wanted.values_list("codename", flat=True))
+        if missing:
+            raise ImproperlyConfigured(f"The {name} group names permissions that do not exist: {sorted(missing)}")
+        group.permissions.set(wanted)
 
 
 def refuse_deleting_a_record(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -122,13 +122,19 @@ def publish(
     note: str = "",
     expected_version: int | None = None,
     reviewed_draft: str | None = None,
+    author: User | None = None,
+    author_note: str = "",
+    sent_at: datetime | None = None,
+    second_review: bool = False,
 ) -> PublishedRuleSet:
     """Validate the draft, run its test patients, and make it the live rule set under the next version.
 
     All of it happens in one transaction, one publish at a time: if anything fails, the version that
     was live stays live. With `expected_version` (the live version the clinician saw, 0 for none) and
     `reviewed_draft` (the fingerprint of the draft they reviewed), it refuses with PublishConflict when
-    another version went live or the draft changed since.
+    another version went live or the draft changed since. `author`, `author_note`, `sent_at` and
+    `second_review` record the review it went through (screening.review); without them the version
+    says it was published without a second review.
     """
     with transaction.atomic():
         _lock_publishing()
@@ -150,6 +156,10 @@ def publish(
             document=document,
             published_by=user if user is not None and user.is_authenticated else None,
             note=note,
+            author=author,
+            author_note=author_note,
+            sent_at=sent_at,
+            second_review=second_review,
         )
         _record_results(results)
     forget_live_ruleset()

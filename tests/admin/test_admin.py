@@ -22,6 +22,11 @@ def test_the_clinical_editor_group_holds_exactly_the_screening_permissions(db: N
     assert apps == {"screening"}
     assert group.permissions.filter(codename="change_rule").exists()
     assert group.permissions.filter(codename="add_question").exists()
+    # Approving a publication is a second clinician's: the "Clinical reviewer" group holds it.
+    assert not group.permissions.filter(codename="approve_publication").exists()
+    reviewers = Group.objects.get(name="Clinical reviewer")
+    assert set(reviewers.permissions.values_list("content_type__app_label", flat=True)) == {"screening"}
+    assert reviewers.permissions.filter(codename="approve_publication").exists()
 
 
 def test_a_superuser_can_open_every_screening_page(admin_client: Client, published_rules: RuleSet) -> None:

@@ -17,7 +17,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from screening.engine import RuleSet
 from screening.models import PublishedRuleSet, Rule
-from screening.permissions import CLINICAL_EDITOR, CLINICAL_EDITOR_PERMISSIONS, WORKFLOW_PERMISSIONS
+from screening.permissions import (
+    CLINICAL_EDITOR,
+    CLINICAL_EDITOR_PERMISSIONS,
+    CLINICAL_REVIEWER,
+    CLINICAL_REVIEWER_PERMISSIONS,
+    WORKFLOW_PERMISSIONS,
+)
 
 # Pages any signed-in staff member may open whatever their permissions: their own password, the
 # (empty for them) index, the admin's translation catalogue, and signing in and out.
@@ -123,7 +129,8 @@ def test_the_refusal_says_what_is_missing_in_words(staff_without_permissions: Cl
         ("view_change_history", "admin:screening_change_log"),
         ("view_translations", "admin:screening_translations"),
         ("view_publishedruleset", "admin:screening_publishedruleset_compare"),
-        ("publish_draft", "admin:screening_publishedruleset_publish"),
+        ("publish_draft", "admin:screening_review_send"),
+        ("view_review", "admin:screening_review_changelist"),
         ("import_draft", "admin:screening_publishedruleset_import"),
         ("preview_draft", "preview:start"),
     ],
@@ -192,6 +199,19 @@ def test_the_clinical_editor_group_holds_exactly_the_listed_permissions(db: None
         f"{app}.{codename}" for app, codename in group.permissions.values_list("content_type__app_label", "codename")
     }
     assert granted == {f"screening.{codename}" for codename in CLINICAL_EDITOR_PERMISSIONS}
+    # Every workflow page but approving: a second clinician (the "Clinical reviewer" group) approves.
+    workflow = {f"screening.{codename}" for codename, _ in WORKFLOW_PERMISSIONS}
+    assert granted & workflow == workflow - {"screening.approve_publication"}
+
+
+def test_the_clinical_reviewer_group_holds_the_editors_list_and_approving(db: None) -> None:
+    group = Group.objects.get(name=CLINICAL_REVIEWER)
+    granted = {
+        f"{app}.{codename}" for app, codename in group.permissions.values_list("content_type__app_label", "codename")
+    }
+    assert granted == {f"screening.{codename}" for codename in CLINICAL_REVIEWER_PERMISSIONS}
+    editor = {f"screening.{codename}" for codename in CLINICAL_EDITOR_PERMISSIONS}
+    assert granted - editor == {"screening.approve_publication"}
     assert {f"screening.{codename}" for codename, _ in WORKFLOW_PERMISSIONS} <= granted
 
 
@@ -213,10 +233,15 @@ def test_the_group_is_put_back_in_step_by_migrate(db: None) -> None:
     group = Group.objects.get(name=CLINICAL_EDITOR)
     group.permissions.add(Permission.objects.get(codename="delete_publishedruleset"))
     group.permissions.remove(Permission.objects.get(codename="change_rule"))
+    reviewers = Group.objects.get(name=CLINICAL_REVIEWER)
+    reviewers.permissions.remove(Permission.objects.get(codename="approve_publication"))
+    group.permissions.add(Permission.objects.get(codename="approve_publication"))
     call_command("migrate", verbosity=0)
     codenames = set(group.permissions.values_list("codename", flat=True))
     assert "delete_publishedruleset" not in codenames
     assert "change_rule" in codenames
+    assert "approve_publication" not in codenames
+    assert "approve_publication" in set(reviewers.permissions.values_list("codename", flat=True))
 
 
 def test_a_reader_cannot_revert_a_rule_through_its_history_page(published_rules: RuleSet) -> None:
