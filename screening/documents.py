@@ -175,13 +175,13 @@ COLLECTIONS = (
 CHANGES_ORDER = ("questions", "rules", "sections", "sources", "scenarios")
 
 
-def document_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+def document_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What changed from one rule-set document to another, item by item and field by field.
 
     Each change is the plain data (kind, id, change, fields) and carries its words for people.
     """
     words = _Words(old, new)
-    changes: list[Change] = []
+    changes: list[dict[str, Any]] = []
     for collection, key, kind in sorted(COLLECTIONS, key=lambda c: CHANGES_ORDER.index(c[0])):
         before = {item[key]: item for item in old.get(collection, [])}
         after = {item[key]: item for item in new.get(collection, [])}

@@ -23,6 +23,9 @@ class PublishedRuleSetAdmin(WorkflowViews):
     """Published versions are a record: they can be read, compared and restored, never changed."""
 
     list_display = ["version", "published_at", "published_by", "second_review_words", "note"]
+    # The page shows the version itself in sections (the template), not its JSON in a form field.
+    fields = ("version",)
+    readonly_fields = ("version",)
     change_list_template = "admin/screening/publishedruleset/change_list.html"
     change_form_template = "admin/screening/publishedruleset/change_form.html"
 
@@ -39,10 +42,6 @@ class PublishedRuleSetAdmin(WorkflowViews):
     def second_review_words(self, obj: PublishedRuleSet) -> str:
         return APPROVED if obj.second_review else NOT_REVIEWED
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # The page shows the version itself in sections (the template), not its JSON in a form field.
-        return []
-
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
@@ -54,6 +53,7 @@ class PublishedRuleSetAdmin(WorkflowViews):
                 rule_set=readable_document(version.document),
                 review_words=self.second_review_words(version),
                 title=f"Version {version.version}",
+                subtitle=None,
             )
         return super().change_view(request, object_id, form_url, extra)
 
