@@ -164,10 +164,10 @@ def send_for_review(
 
 def may_approve(review: Review, user: User | AnonymousUser) -> str:
     """Why this user cannot approve or send back this review, or an empty string when they can."""
-    if not user.has_perm(APPROVE_PERMISSION):
-        return "Only a clinician who may approve drafts for publishing can approve it or send it back."
     if review.author_id is not None and review.author_id == user.pk:
         return "You sent this draft for review, so another clinician must approve it or send it back."
+    if not user.has_perm(APPROVE_PERMISSION):
+        return "Only a clinician who may approve drafts for publishing can approve it or send it back."
     return ""
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils import timezone
 
 from screening import review as reviews
 from screening.admin.access import needs_permission, refused
@@ -160,7 +161,7 @@ class ReviewAdmin(ReviewModelAdmin):
         newer = state is not None and state.live_version != review.live_version
         context = self._context(
             request,
-            f"Review of the draft sent {review.sent_at:%d %b %Y %H:%M}" if review.sent_at else "Review of the draft",
+            f"Review of the draft sent {timezone.localtime(review.sent_at):%d %b %Y %H:%M}",
             review=review,
             state=state,
             stale=stale,
