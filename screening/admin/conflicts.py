@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -48,7 +46,7 @@ if TYPE_CHECKING:
 else:
     ModelAdminBase = object
 
-PAGE_FIELDS = ("opened_version", "opened_at", "opened_values", "change_reason")
+PAGE_FIELDS = ("opened_version", "opened_at", "change_reason")
 ROW_FIELDS = ("opened_version", "id", "DELETE")
 RETRIES = 3
 
@@ -114,22 +112,6 @@ def _opened_at(form: forms.BaseForm) -> datetime.datetime | None:
         return None
 
 
-def _log_edits(obj: models.Model, count: int) -> list[Edit]:
-    """For a model without history: the admin's own log of changes, the latest `count` of them."""
-    entries = LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk), action_flag=CHANGE
-    ).select_related("user")
-    return [
-        Edit(
-            who=e.user.get_full_name() or e.user.get_username(),
-            when=e.action_time,
-            reason=e.get_change_message(),
-            what=str(obj),
-        )
-        for e in entries.order_by("-action_time")[: max(count, 1)]
-    ]
-
-
 def build_conflict(form: Any, formsets: list[Any]) -> ConflictReport:
     """Compare the submitted page with the saved object and its rows; move the form on to the saved version."""
     model = type(form.instance)
@@ -141,16 +123,10 @@ def build_conflict(form: Any, formsets: list[Any]) -> ConflictReport:
     seen = getattr(form, "cleaned_data", {}).get("opened_version") or 0
     labels = _model_fields(form, model, PAGE_FIELDS)
     theirs = values_of(current, labels, model)
-    if has_history(model):
-        record = opened_record(current, seen=seen)
-        opened = values_of(record, labels, model) if record is not None else None
-        edits = [edit_of(r, str(current)) for r in edits_since(current, seen=seen)]
-    else:
-        try:
-            opened = json.loads(data.get(form.add_prefix("opened_values")) or "null")
-        except ValueError:
-            opened = None
-        edits = _log_edits(current, current.edit_version - seen)
+    # Every model edited on a page of its own (the draft's and test patients) keeps an audit history.
+    record = opened_record(current, seen=seen)
+    opened = values_of(record, labels, model) if record is not None else None
+    edits = [edit_of(r, str(current)) for r in edits_since(current, seen=seen)]
     changes = compare_fields(
         labels=labels, opened=opened, theirs=theirs, yours=_yours(form, labels), display=_display(form, labels)
     )
@@ -160,10 +136,6 @@ def build_conflict(form: Any, formsets: list[Any]) -> ConflictReport:
     items = [ItemChange(title=str(current), status="changed", fields=changes)] if changes else []
     data[form.add_prefix("opened_version")] = str(current.edit_version)
     data[form.add_prefix("opened_at")] = timezone.now().isoformat()
-    if "opened_values" in form.fields and not has_history(model):
-        data[form.add_prefix("opened_values")] = json.dumps(
-            {n: theirs[n] for n in labels if n in form.initial}, cls=DjangoJSONEncoder
-        )
     since = _opened_at(form)
     for formset in formsets:
         row_items, row_edits = _row_changes(formset, data, since)

@@ -6,24 +6,30 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from screening.admin.conflicts import EditConflictAdmin
 from screening.admin.forms import (
     ConditionForm,
+    ConditionFormSet,
+    DeleteReasonForm,
     OptionFormSet,
     ReasonForm,
     ShowWhenForm,
     ShowWhenFormSet,
     TranslationCheckForm,
-    grouped_option_choices,
     translations_of_field,
 )
+from screening.admin.widgets import option_groups
 from screening.history import change_reason
-from screening.models import Condition, GuidanceSection, Option, Question, Rule, ShowWhen, Source
+from screening.models import Condition, GuidanceSection, Option, Question, Rule, Scenario, ShowWhen, Source
 from screening.readability import TARGET_GRADE, check_text
 from screening.translations import ENGLISH
 
@@ -35,25 +41,35 @@ if TYPE_CHECKING:
     HistoryAdmin = admin.ModelAdmin[Any]
     OptionInlineBase = admin.TabularInline[Option, Question]
     OptionsInlineBase = admin.TabularInline[Any, Any]
+    # A mixin for model admins: to the type checker, the ModelAdmin it is mixed into.
+    ModelAdminBase = admin.ModelAdmin[Any]
 else:
     from simple_history.admin import SimpleHistoryAdmin as HistoryAdmin
 
     OptionInlineBase = OptionsInlineBase = admin.TabularInline
+    ModelAdminBase = object
+
+
+# Django's tabular inline with a header for its first column (axe: no empty table headers).
+TABULAR = "admin/screening/edit_inline/tabular.html"
 
 
 class OptionInline(OptionInlineBase):
     model = Option
     form = TranslationCheckForm
     formset = OptionFormSet
+    template = TABULAR
     fields = ["identifier", "label", "label_zh_hans", "label_zh_hans_checked", "exclusive", "order", "opened_version"]
     extra = 0
 
 
 class OptionsInline(OptionsInlineBase):
-    """An inline whose rows pick options: the grouped option list is read once for all its rows."""
+    """An inline whose rows pick options: the options, grouped by question, are read once for all its rows."""
+
+    template = TABULAR
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = type(self.form.__name__, (self.form,), {"option_choices": grouped_option_choices()})
+        form = type(self.form.__name__, (self.form,), {"option_groups": option_groups()})
         return super().get_formset(request, obj, form=form, **kwargs)
 
 
@@ -68,6 +84,7 @@ class ShowWhenInline(OptionsInline):
 class ConditionInline(OptionsInline):
     model = Condition
     form = ConditionForm
+    formset = ConditionFormSet
     min_num = 1
     extra = 0
 
@@ -76,7 +93,71 @@ class ConditionInline(OptionsInline):
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
-class DraftAdmin(EditConflictAdmin, HistoryAdmin):
+class ReasonedDeleteAdmin(ModelAdminBase):
+    """A delete page that says, in words, what else the delete changes, and asks for the reason the history keeps.
+
+    Deleting several at once from a list is not offered: it would ask no reason and list nothing.
+    """
+
+    delete_confirmation_template = "admin/screening/delete_confirmation.html"
+
+    def get_actions(self, request: HttpRequest, action_location: Any = ActionLocation.CHANGE_LIST) -> dict[str, Any]:
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def affected(self, obj: Any) -> list[tuple[str, list[str]]]:
+        """What else changes when this object is deleted, as (heading, items) in a clinician's words."""
+        return []
+
+    def _delete_view(self, request: HttpRequest, object_id: str, extra_context: Any) -> HttpResponse:
+        # Django's delete_view runs this in a transaction, after its CSRF check.
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_delete_permission(request, obj):
+            raise PermissionDenied
+        if obj is None:
+            # Django's own answer to an unknown object: the admin home with a message (its private helper).
+            missing = self._get_obj_does_not_exist_redirect  # type: ignore[attr-defined]
+            return missing(request, self.opts, object_id)  # type: ignore[no-any-return]
+        form = DeleteReasonForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            reason = form.cleaned_data["change_reason"]
+            obj_display, obj_id = str(obj), obj.pk
+            with change_reason(reason):
+                obj._change_reason = reason
+                self.log_deletions(request, self.get_queryset(request).filter(pk=obj.pk))
+                self.delete_model(request, obj)
+            return self.response_delete(request, obj_display, obj_id)
+        name = str(self.opts.verbose_name)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Delete the {name} “{obj}”?",
+            "subtitle": None,
+            "object_name": name,
+            "object": obj,
+            "affected": [(heading, items) for heading, items in self.affected(obj) if items],
+            "form": form,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "preserved_filters": self.get_preserved_filters(request),
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.delete_confirmation_template, context)
+
+
+def _answers_to(question: Question) -> list[str]:
+    return [s.name for s in Scenario.objects.order_by("name") if question.identifier in (s.answers or {})]
+
+
+def _options_in_words(condition: Any) -> str:
+    labels = ", ".join(f"“{o.label}”" for o in condition.options.all())
+    return f"“{condition.question.text}” is {labels}"
+
+
+class DraftAdmin(ReasonedDeleteAdmin, EditConflictAdmin, HistoryAdmin):
     """Shared by the draft models: a required reason, the audit history, wording checks, and a save from a
     page opened before someone else's save shown again as the conflict page instead of written."""
 
@@ -113,14 +194,6 @@ class DraftAdmin(EditConflictAdmin, HistoryAdmin):
                 f"{name}: the {text} changed, so its Chinese translation is marked as not checked again.",
                 messages.WARNING,
             )
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        with change_reason(f"Deleted in the admin by {request.user}"):
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        with change_reason(f"Deleted in the admin by {request.user}"):
-            super().delete_queryset(request, queryset)
 
     def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
         self._after_save(request, obj)
@@ -194,6 +267,28 @@ class QuestionAdmin(DraftAdmin):
     inlines = [OptionInline, ShowWhenInline]
     wording_fields = ("text", "help_text")
 
+    def affected(self, obj: Question) -> list[tuple[str, list[str]]]:
+        conditions = Condition.objects.filter(question=obj).select_related("rule").order_by("rule__order")
+        rules = []
+        for condition in conditions:
+            rule = condition.rule
+            only = rule.conditions.count() == 1
+            rules.append(
+                f"{rule.title} ({rule.get_level_display().lower()}): loses its condition "
+                + _options_in_words(condition)
+                + (". It then has no condition left and cannot be published until it has one." if only else ".")
+            )
+        depending = ShowWhen.objects.filter(depends_on=obj).select_related("question")
+        return [
+            ("Its answers, deleted with it", [o.label for o in obj.options.all()]),
+            ("Rules that lose a condition", rules),
+            (
+                "Questions that lose their skip rule (and are then always asked)",
+                [s.question.text for s in depending],
+            ),
+            ("Test patients that answer it (their answer to it then no longer counts)", _answers_to(obj)),
+        ]
+
     def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
         options = [
             (f"Option “{o.identifier}”{'' if language == ENGLISH else ' (简体中文)'}", getattr(o, field), language)
@@ -226,6 +321,19 @@ class RuleAdmin(DraftAdmin):
     inlines = [ConditionInline]
     wording_fields = ("title", "message", "next_steps", "education_text")
 
+    def affected(self, obj: Rule) -> list[tuple[str, list[str]]]:
+        conditions = obj.conditions.select_related("question").prefetch_related("options")
+        expecting = [s.name for s in Scenario.objects.order_by("name") if obj.identifier in (s.expected_rules or [])]
+        return [
+            (
+                f"What patients lose: the {obj.get_level_display().lower()} result"
+                + (" that ends the check" if obj.ends_check else ""),
+                [f"{obj.title}: {obj.message}"],
+            ),
+            ("Its conditions, deleted with it", [_options_in_words(c) for c in conditions]),
+            ("Test patients that expect it (they fail until you change them)", expecting),
+        ]
+
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "sources":
             kwargs["widget"] = forms.CheckboxSelectMultiple
@@ -255,6 +363,12 @@ class SourceAdmin(DraftAdmin):
     readonly_fields = ["wording_check"]
     wording_fields = ("summary",)
 
+    def affected(self, obj: Source) -> list[tuple[str, list[str]]]:
+        return [
+            ("Rules that no longer cite it", [r.title for r in obj.rules.all()]),
+            ("Guidance sections that no longer cite it", [s.title for s in obj.sections.all()]),
+        ]
+
 
 @admin.register(GuidanceSection)
 class GuidanceSectionAdmin(DraftAdmin):
@@ -269,6 +383,9 @@ class GuidanceSectionAdmin(DraftAdmin):
         "wording_check",
     ]
     readonly_fields = ["wording_check"]
+
+    def affected(self, obj: GuidanceSection) -> list[tuple[str, list[str]]]:
+        return [("What patients lose: this section of the result and education pages", obj.body_lines())]
 
     def wording_texts(self, obj: Any) -> list[tuple[str, str, str]]:
         chinese = "zh-hans"

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxLengthValidator
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from screening.concurrency import has_history
+from screening.admin.widgets import OptionGroup, OptionPicker
 from screening.models import Condition, Option, Question, Rule, Scenario, ShowWhen, options_problem, skip_rule_problem
 from screening.translations import ENGLISH, TRANSLATIONS, translated_name
 from screening.validation import LONG_TEXT_MAX_LENGTH, Answers, read_document
@@ -23,24 +21,15 @@ def translations_of_field(name: str) -> list[tuple[str, str]]:
     return [(ENGLISH, name), *((language, translated_name(name, language)) for language in TRANSLATIONS)]
 
 
-def grouped_option_choices() -> list[tuple[str, list[tuple[int, str]]]]:
-    """Every option, grouped under its question, for a select box a clinician can read."""
-    groups: dict[str, list[tuple[int, str]]] = {}
-    for option in Option.objects.select_related("question").order_by("question__order", "order"):
-        groups.setdefault(option.question.identifier, []).append((option.pk, f"{option.label} ({option.identifier})"))
-    return list(groups.items())
-
-
 CHECKED_SUFFIX = "_checked"
 
 # Django's form classes take no type arguments at run time: the type checker alone sees them filled in.
 if TYPE_CHECKING:
     AnyModelForm = forms.ModelForm[Any]
-    ShowWhenFormSetBase = BaseInlineFormSet[ShowWhen, Question, forms.ModelForm[ShowWhen]]
-    OptionFormSetBase = BaseInlineFormSet[Option, Question, forms.ModelForm[Option]]
+    RowsFormSetBase = BaseInlineFormSet[Any, Any, forms.ModelForm[Any]]
 else:
     AnyModelForm = forms.ModelForm
-    ShowWhenFormSetBase = OptionFormSetBase = BaseInlineFormSet
+    RowsFormSetBase = BaseInlineFormSet
 
 
 CONFLICT_MESSAGE = "Someone else saved this while you had it open. Nothing was saved: see what they changed above."
@@ -83,6 +72,9 @@ class EditVersionForm(AnyModelForm):
                 field.max_length = LONG_TEXT_MAX_LENGTH
                 field.validators.append(MaxLengthValidator(LONG_TEXT_MAX_LENGTH))
                 field.widget.attrs["maxlength"] = str(LONG_TEXT_MAX_LENGTH)
+        # Django's "This field is required." names no field: in a table row or a long page it says too little.
+        for name, field in self.fields.items():
+            field.error_messages["required"] = required_message(name, field)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
@@ -99,19 +91,41 @@ class EditVersionForm(AnyModelForm):
         return cleaned
 
 
+def required_message(name: str, field: forms.Field) -> str:
+    """A missing answer in plain words that name the field: "Enter the title.", "Choose the level."."""
+    label = str(field.label or name.replace("_", " ")).lower()
+    if isinstance(field.widget, forms.CheckboxInput):
+        return f"Tick “{label}”."
+    if isinstance(field, forms.ChoiceField | forms.ModelChoiceField | forms.ModelMultipleChoiceField):
+        return f"Choose the {label}."
+    return f"Enter the {label}."
+
+
+def reason_field() -> forms.CharField:
+    """The reason every change to the draft and to test patients gives; the history keeps it."""
+    return forms.CharField(
+        label="Reason for this change",
+        max_length=100,
+        help_text="Required. Kept in the history with your name and the time.",
+        error_messages={"required": REASON_REQUIRED},
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+
+REASON_REQUIRED = "Give the reason for this change."
+
+
 class EditPageForm(EditVersionForm):
-    """The form of a whole page: also when it was opened, and for a model without history, what it showed."""
+    """The form of a whole page: also when it was opened (the history says what changed since)."""
 
     opened_at = forms.CharField(widget=forms.HiddenInput, required=False)
-    opened_values = forms.CharField(widget=forms.HiddenInput, required=False)
     conflict_message = CONFLICT_MESSAGE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["opened_at"].initial = timezone.now().isoformat()
-        if self.current_version is not None and not has_history(type(self.instance)):
-            shown = {name: self.initial.get(name) for name in self.fields if name in self.initial}
-            self.fields["opened_values"].initial = json.dumps(shown, cls=DjangoJSONEncoder)
+        if "change_reason" in self.fields:
+            self.fields["change_reason"].error_messages["required"] = REASON_REQUIRED
 
 
 class TranslationCheckForm(EditVersionForm):
@@ -147,14 +161,14 @@ class OptionsOfOneQuestionForm(EditVersionForm):
 
     question_field = "question"
     # Set once per formset by OptionsInline, so a rule with many conditions costs one query.
-    option_choices: list[tuple[str, list[tuple[int, str]]]] | None = None
+    option_groups: list[OptionGroup] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = self.option_choices if self.option_choices is not None else grouped_option_choices()
-        # A model many-to-many field: a multiple-choice field, which Form.fields types as a plain Field.
-        cast(forms.ChoiceField, self.fields["options"]).choices = choices
-        self.fields["options"].widget.attrs["size"] = 8
+        picker = OptionPicker(question_field=self.question_field)
+        picker.groups = self.option_groups
+        self.fields["options"].widget = picker
+        self.fields["options"].help_text = "Tick the answers that make it apply (any one of them is enough)."
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -182,7 +196,33 @@ class ShowWhenForm(OptionsOfOneQuestionForm):
         fields = ["depends_on", "options"]
 
 
-class ShowWhenFormSet(ShowWhenFormSetBase):
+class NamedRowsFormSet(RowsFormSetBase):
+    """An inline table whose every input has a name a screen reader can say: its column and its row."""
+
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        row = self.row_name(form, index)
+        for name, field in form.fields.items():
+            if not field.widget.is_hidden:
+                label = "Delete" if name == "DELETE" else str(field.label or name).capitalize()
+                # The admin wraps a foreign key's select (with add and change links): name the select itself.
+                widget = field.widget
+                while isinstance(getattr(widget, "widget", None), forms.Widget):
+                    widget = widget.widget
+                widget.attrs = {**widget.attrs, "aria-label": f"{label}, {row}"}
+
+    def row_name(self, form: Any, index: int | None) -> str:
+        noun = str(self.model._meta.verbose_name) if self.model is not None else "row"
+        return f"new {noun}" if index is None else f"{noun} {index + 1}"
+
+
+class ConditionFormSet(NamedRowsFormSet):
+    default_error_messages = {
+        "too_few_forms": "A rule needs at least one condition: add the answer that makes it apply.",
+    }
+
+
+class ShowWhenFormSet(NamedRowsFormSet):
     def clean(self) -> None:
         super().clean()
         question: Question = self.instance
@@ -195,7 +235,12 @@ class ShowWhenFormSet(ShowWhenFormSetBase):
                 form.add_error("depends_on", problem)
 
 
-class OptionFormSet(OptionFormSetBase):
+class OptionFormSet(NamedRowsFormSet):
+    def row_name(self, form: Any, index: int | None) -> str:
+        if index is not None and form.instance.pk is not None:
+            return f"option “{form.instance.label or form.instance.identifier}”"
+        return "new option" if index is None else f"option {index + 1}"
+
     def clean(self) -> None:
         super().clean()
         kept = [f for f in self.forms if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")]
@@ -204,20 +249,72 @@ class OptionFormSet(OptionFormSetBase):
             raise ValidationError("Two options of this question have the same identifier.")
         if sum(1 for f in kept if f.cleaned_data.get("exclusive")) > 1:
             raise ValidationError("Only one option of a question can be “none of these”.")
+        deleted = [f.instance for f in self.forms if f.instance.pk and getattr(f, "cleaned_data", {}).get("DELETE")]
+        problems = [
+            f"The option “{option.label}” is used by {' and by '.join(uses)}: change those first, then delete it."
+            for option, uses in options_in_use(deleted)
+        ]
+        if problems:
+            raise ValidationError(problems)
+
+    def save(self, commit: bool = True) -> list[Any]:
+        saved = super().save(commit)
+        if commit:
+            added = [f for f in self.extra_forms if f.instance.pk]
+            left_alone = [f.instance for f in added if "order" not in f.changed_data]
+            place_options(self.instance, added=[f.instance for f in added], left_alone=left_alone)
+        return saved
+
+
+def options_in_use(options: list[Option]) -> list[tuple[Option, list[str]]]:
+    """Each option that a rule's condition or another question's skip rule uses, with those uses in words."""
+    uses: dict[int, list[str]] = {}
+    conditions = Condition.options.through.objects.filter(option__in=options)
+    for option_id, title in conditions.values_list("option_id", "condition__rule__title"):
+        uses.setdefault(option_id, []).append(f"the rule “{title}”")
+    skip_rules = ShowWhen.options.through.objects.filter(option__in=options)
+    for option_id, text in skip_rules.values_list("option_id", "showwhen__question__text"):
+        uses.setdefault(option_id, []).append(f"the skip rule of the question “{text}”")
+    return [(option, uses[option.pk]) for option in options if option.pk in uses]
+
+
+def place_options(question: Question, *, added: list[Option], left_alone: list[Option]) -> None:
+    """New options whose order was left alone go after the options the question already had, in the order
+    they were added, and "none of these" stays last.
+
+    Patients, the document and the admin all list options by `order`; an option is renumbered only when it
+    would otherwise come too early, so a clinician's own order is kept.
+    """
+    options = {option.pk: option for option in question.options.all()}
+    new = {option.pk for option in added}
+    earlier = [o.order for o in options.values() if o.pk not in new and not o.exclusive]
+    after = max(earlier, default=None)
+    moved: list[Option] = []
+    if after is not None:
+        for option in (options[o.pk] for o in left_alone if o.pk in options and not options[o.pk].exclusive):
+            if option.order <= after:
+                after += 1
+                option.order = after
+                moved.append(option)
+    highest = max((o.order for o in options.values() if not o.exclusive), default=-1)
+    for option in (o for o in options.values() if o.exclusive and o.order <= highest):
+        highest += 1
+        option.order = highest
+        moved.append(option)
+    for option in moved:
+        option.save(update_fields=["order"])
 
 
 class ReasonForm(TranslationCheckForm, EditPageForm):
     """Every change to the draft says why; the reason is kept in the audit history."""
 
-    change_reason = forms.CharField(
-        label="Reason for this change",
-        max_length=100,
-        help_text="Required. Kept in the history with your name and the time.",
-        widget=forms.TextInput(attrs={"size": 60}),
-    )
+    change_reason = reason_field()
 
 
 class ScenarioForm(EditPageForm):
+    """A test patient: every change says why, like the draft's (they guard the rules)."""
+
+    change_reason = reason_field()
     expected_rules = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -244,6 +341,12 @@ class ScenarioForm(EditPageForm):
         if problems:
             raise ValidationError([f"Answers: {problem}" for problem in problems])
         return answers
+
+
+class DeleteReasonForm(forms.Form):
+    """Why a draft object or test patient is deleted; the history keeps it with the name and the time."""
+
+    change_reason = reason_field()
 
 
 class PublishForm(forms.Form):

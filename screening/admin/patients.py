@@ -13,18 +13,23 @@ from django.urls import path, reverse
 
 from screening import publishing
 from screening.admin.conflicts import EditConflictAdmin
+from screening.admin.drafts import ReasonedDeleteAdmin
 from screening.admin.forms import ScenarioForm
+from screening.history import change_reason
 from screening.models import Scenario
 
 # Django's ModelAdmin takes no type arguments at run time: the type checker alone sees it filled in.
 if TYPE_CHECKING:
-    ScenarioModelAdmin = admin.ModelAdmin[Scenario]
+    # django-simple-history ships no type hints: to the type checker its admin is the ModelAdmin it extends.
+    HistoryAdmin = admin.ModelAdmin[Scenario]
 else:
-    ScenarioModelAdmin = admin.ModelAdmin
+    from simple_history.admin import SimpleHistoryAdmin as HistoryAdmin
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(EditConflictAdmin, ScenarioModelAdmin):
+class ScenarioAdmin(ReasonedDeleteAdmin, EditConflictAdmin, HistoryAdmin):
+    """Test patients guard the rules: every change and every delete gives a reason the history keeps."""
+
     form = ScenarioForm
     list_display = ["name", "expected_overall", "active", "last_passed", "last_run_at"]
     list_filter = ["expected_overall", "active", "last_passed"]
@@ -33,9 +38,21 @@ class ScenarioAdmin(EditConflictAdmin, ScenarioModelAdmin):
     actions = ["run_selected"]
     change_list_template = "admin/screening/scenario/change_list.html"
     change_form_template = "admin/screening/edit_conflict_change_form.html"
+    object_history_form_template = "admin/screening/edit_conflict_history_form.html"
 
     class Media:
         css = {"all": ["css/admin.css"]}
+
+    def affected(self, obj: Scenario) -> list[tuple[str, list[str]]]:
+        expected = obj.get_expected_overall_display()
+        rules = ", ".join(obj.expected_rules) or "none"
+        return [("What stops being checked before each publish", [f"{expected}, with the rules: {rules}"])]
+
+    def save_model(self, request: HttpRequest, obj: Scenario, form: Any, change: bool) -> None:
+        reason = form.cleaned_data["change_reason"]
+        obj._change_reason = reason  # type: ignore[attr-defined]  # simple-history reads it
+        with change_reason(reason):
+            super().save_model(request, obj, form, change)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Prefill from the preview's "Save these answers as a test patient" link."""

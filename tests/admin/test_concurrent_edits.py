@@ -224,14 +224,16 @@ def test_a_test_patient_saved_from_an_older_form_is_refused(
     url = reverse("admin:screening_scenario_change", args=[scenario.pk])
     theirs = clinician_client.get(url)
     mine = colleague_client.get(url)
-    assert save_from(clinician_client, url, theirs, None, name="Renamed by the clinician").status_code == 302
+    renamed = save_from(clinician_client, url, theirs, "Clearer name", name="Renamed by the clinician")
+    assert renamed.status_code == 302
 
-    conflict = save_from(colleague_client, url, mine, None, active="")
+    conflict = save_from(colleague_client, url, mine, "Not needed any more", active="")
     assert conflict.status_code == 200
     box = conflict_box(conflict)
-    assert "Renamed by the clinician" in box and "clinician" in box
+    # Read from the test patient's own history, as for the draft: who, and the reason they gave.
+    assert "Renamed by the clinician" in box and "clinician" in box and "Clearer name" in box
     assert Scenario.objects.get(pk=scenario.pk).active is True
-    again = save_from(colleague_client, url, conflict, None)
+    again = save_from(colleague_client, url, conflict, "Not needed any more")
     assert again.status_code == 302, conflict_box(again)
     scenario.refresh_from_db()
     assert (scenario.name, scenario.active) == ("Renamed by the clinician", False)
