@@ -111,3 +111,14 @@ class OutdatedTranslationBoundField(BoundField):
             self.note_id,
             getattr(self.field, "outdated_note", ""),
         )
+
+
+def outdated_by_this_save(form: Any) -> list[str]:
+    """The English texts (in words) whose change left their translation out of date in this save, for a
+    message such as "the message changed, so its Chinese translation is out of date"."""
+    changes = getattr(form, "outdated_changes", {})
+    return [
+        english.replace("_", " ")
+        for english, translation in translation_fields(form)
+        if changes.get(translation + OUTDATED_SUFFIX)
+    ]
