@@ -189,12 +189,16 @@ def document_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[s
             if identifier not in after:
                 item = before[identifier]
                 changes.append(
-                    Change(kind, identifier, "removed", [], words.title(collection, item), words.details(item))
+                    Change(
+                        kind, identifier, "removed", [], words.title(collection, item), words.details(collection, item)
+                    )
                 )
             elif identifier not in before:
                 item = after[identifier]
                 changes.append(
-                    Change(kind, identifier, "added", [], words.title(collection, item), words.details(item))
+                    Change(
+                        kind, identifier, "added", [], words.title(collection, item), words.details(collection, item)
+                    )
                 )
             else:
                 fields = [
@@ -472,15 +476,22 @@ class _Words:
                 rows.append(Row(f"Answer to {self.question(question).removeprefix('Question ')}", was, now))
         return rows
 
-    def details(self, item: Mapping[str, Any]) -> list[Detail]:
-        """Every field of an item in words, English texts before Chinese ones, translation flags left out."""
+    def details(self, collection: str, item: Mapping[str, Any]) -> list[Detail]:
+        """Every field of an item in words, English texts before Chinese ones.
+
+        Left out: what its title already says, its identifier and the translation flags.
+        """
         details: list[Detail] = []
         for name, value in item.items():
-            if name in ("id", "code", "name") or _is_flag(name):
+            if name in ("id", "code", "name", TITLE_FIELDS.get(collection)) or _is_flag(name):
                 continue
             label, lang = field_label(name)
             details.append(Detail(label, self.lines(name, value), lang))
         return sorted(details, key=lambda d: bool(d.lang))
+
+
+# The field each kind of item is named by in its title.
+TITLE_FIELDS = {"questions": "text", "rules": "title", "sections": "title", "sources": "document", "scenarios": "name"}
 
 
 def readable_document(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -493,7 +504,7 @@ def readable_document(document: Mapping[str, Any]) -> dict[str, Any]:
                 {
                     "title": words.title("rules", rule),
                     "active": rule.get("active", True),
-                    "details": words.details(rule),
+                    "details": words.details("rules", rule),
                 }
                 for rule in document.get("rules", [])
                 if rule.get("level") == level.value
@@ -506,22 +517,24 @@ def readable_document(document: Mapping[str, Any]) -> dict[str, Any]:
             {
                 "title": words.title("questions", q),
                 "active": q.get("active", True),
-                "details": words.details(q),
+                "details": words.details("questions", q),
             }
             for q in document.get("questions", [])
         ],
         "levels": [group for group in rules_by_level if group["rules"]],
         "sections": [
-            {"title": words.title("sections", s), "details": words.details(s)} for s in document.get("sections", [])
+            {"title": words.title("sections", s), "details": words.details("sections", s)}
+            for s in document.get("sections", [])
         ],
         "sources": [
-            {"title": words.title("sources", s), "details": words.details(s)} for s in document.get("sources", [])
+            {"title": words.title("sources", s), "details": words.details("sources", s)}
+            for s in document.get("sources", [])
         ],
         "scenarios": [
             {
                 "title": words.title("scenarios", s),
                 "active": s.get("active", True),
-                "details": words.details(s),
+                "details": words.details("scenarios", s),
             }
             for s in document.get("scenarios", [])
         ],
