@@ -106,7 +106,7 @@ class OutdatedTranslationBoundField(BoundField):
 
     def as_widget(self, widget: Any = None, attrs: Any = None, only_initial: bool = False) -> SafeString:
         return format_html(
-            '{}<p class="translation-outdated" id="{}"><strong>Out of date:</strong> {}</p>',
+            '{}<p class="translation-outdated-note" id="{}"><strong>Out of date:</strong> {}</p>',
             super().as_widget(widget, attrs, only_initial),
             self.note_id,
             getattr(self.field, "outdated_note", ""),

@@ -24,6 +24,7 @@ NEW_MESSAGE = "You told us you reacted badly to this cream before. Do not use it
 FIELD_SHOT = Path("/tmp/h6-outdated-field.png")
 FALLBACK_SHOT = Path("/tmp/h6-zh-fallback.png")
 OPTION_SHOT = Path("/tmp/h6-outdated-option.png")
+TRANSLATIONS_SHOT = Path("/tmp/h6-translations.png")
 
 
 def axe_violations(page: Page, *, within: str | None = None) -> list[tuple[str, list[str]]]:
@@ -65,6 +66,14 @@ def test_a_changed_english_message_shows_english_to_chinese_patients_and_says_so
     admin_page.screenshot(path=str(FIELD_SHOT))
     assert axe_violations(admin_page) == []
 
+    # The translations page lists it first, the English now beside the translation.
+    admin_page.goto("/admin/screening/publishedruleset/translations/")
+    first = admin_page.locator("table.translations tbody tr").first
+    expect(first).to_have_attribute("data-status", "outdated")
+    expect(first.locator("td[lang=en]")).to_have_text(NEW_MESSAGE)
+    admin_page.screenshot(path=str(TRANSLATIONS_SHOT))
+    assert axe_violations(admin_page) == []
+
     publishing.publish(user=clinician, note="Plainer allergy message")
     page = new_page()
     post_answers(page, patient(allergy="yes"), site=ZH)
@@ -88,7 +97,7 @@ def test_an_option_whose_english_label_changed_says_its_chinese_label_is_out_of_
     admin_page.get_by_role("button", name="Save and continue editing", exact=True).click()
 
     row = admin_page.locator(f"tr:has(input[name$='-id'][value='{option.pk}'])")
-    note = row.locator("p.translation-outdated")
+    note = row.locator("p.translation-outdated-note")
     expect(note).to_contain_text("Out of date: the English changed on")
     field = row.locator("input[name$='-label_zh_hans']")
     assert (note.get_attribute("id") or "") in (field.get_attribute("aria-describedby") or "").split()
