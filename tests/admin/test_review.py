@@ -383,3 +383,37 @@ def test_a_reviewed_version_says_so_in_the_fhir_export(published_rules: RuleSet,
     Questionnaire.model_validate(fhir)
     assert "Approved by a second clinician" in str(fhir["meta"]["tag"])
     assert "without a second review" not in str(fhir)
+
+
+def test_only_the_author_withdraws_and_the_author_cannot_send_back(
+    published_rules: RuleSet, author: User, reviewer: User
+) -> None:
+    edit_allergy_message()
+    review = sent_review(author)
+    withdraw = reverse("admin:screening_review_withdraw", args=[review.pk])
+    refused = signed_in(reviewer).post(withdraw)
+    assert refused.status_code == 403
+    assert "Only the clinician who sent this draft for review can withdraw it." in page_text(refused)
+    returned = signed_in(author).post(review_url(review), {"action": "return", "comment": "My own"})
+    assert returned.status_code == 403
+    review.refresh_from_db()
+    assert review.status == Review.Status.WAITING
+
+
+def test_a_version_published_after_sending_stops_the_approval(
+    published_rules: RuleSet, author: User, reviewer: User, settings: Any
+) -> None:
+    edit_allergy_message()
+    review = sent_review(author)
+    settings.RUXGUIDE_SINGLE_CLINICIAN_PUBLISH = True
+    assert (
+        signed_in(author).post(reverse("admin:screening_publishedruleset_publish"), {"note": "Alone"}).status_code
+        == 302
+    )
+    client = signed_in(reviewer)
+    page = page_text(client.get(review_url(review)))
+    assert f"Version {published_rules.version + 1} was published after this draft was sent" in page
+    assert "Approve and publish" not in page
+    response = approve(client, review)
+    assert response.status_code == 409
+    assert PublishedRuleSet.objects.count() == 2
