@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from screening.admin.conflicts import EditConflictAdmin
 from screening.admin.forms import (
@@ -93,6 +94,28 @@ class ConditionInline(OptionsInline):
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
+class ReadableValues(HistoricalRecordContextHelper):  # type: ignore[misc]  # simple-history, untyped
+    """A history row's changes as a clinician reads them: "S1, S4" and "Yes", not Python lists and True."""
+
+    def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
+        prepared = super().prepare_delta_change_value(change, value)
+        if isinstance(prepared, list):
+            return ", ".join(str(getattr(o, "code", None) or getattr(o, "label", None) or o) for o in prepared)
+        if isinstance(prepared, bool):
+            return "Yes" if prepared else "No"
+        return prepared
+
+
+class ReadableHistoryAdmin(ModelAdminBase):
+    """simple-history's history page in a clinician's words: who, when, why and what changed."""
+
+    object_history_template = "admin/screening/object_history.html"
+    object_history_list_template = "admin/screening/object_history_list.html"
+
+    def get_historical_record_context_helper(self, request: HttpRequest, historical_record: Any) -> Any:
+        return ReadableValues(self.model, historical_record)
+
+
 class ReasonedDeleteAdmin(ModelAdminBase):
     """A delete page that says, in words, what else the delete changes, and asks for the reason the history keeps.
 
@@ -157,7 +180,7 @@ def _options_in_words(condition: Any) -> str:
     return f"“{condition.question.text}” is {labels}"
 
 
-class DraftAdmin(ReasonedDeleteAdmin, EditConflictAdmin, HistoryAdmin):
+class DraftAdmin(ReadableHistoryAdmin, ReasonedDeleteAdmin, EditConflictAdmin, HistoryAdmin):
     """Shared by the draft models: a required reason, the audit history, wording checks, and a save from a
     page opened before someone else's save shown again as the conflict page instead of written."""
 
@@ -326,9 +349,12 @@ class RuleAdmin(DraftAdmin):
         expecting = [s.name for s in Scenario.objects.order_by("name") if obj.identifier in (s.expected_rules or [])]
         return [
             (
-                f"What patients lose: the {obj.get_level_display().lower()} result"
-                + (" that ends the check" if obj.ends_check else ""),
-                [f"{obj.title}: {obj.message}"],
+                "What patients lose",
+                [
+                    f"The result “{obj.title}” (level: {obj.get_level_display().lower()}"
+                    + ("; it ends the check" if obj.ends_check else "")
+                    + f"): {obj.message}"
+                ],
             ),
             ("Its conditions, deleted with it", [_options_in_words(c) for c in conditions]),
             ("Test patients that expect it (they fail until you change them)", expecting),

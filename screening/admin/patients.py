@@ -13,7 +13,7 @@ from django.urls import path, reverse
 
 from screening import publishing
 from screening.admin.conflicts import EditConflictAdmin
-from screening.admin.drafts import ReasonedDeleteAdmin
+from screening.admin.drafts import ReadableHistoryAdmin, ReasonedDeleteAdmin
 from screening.admin.forms import ScenarioForm
 from screening.history import change_reason
 from screening.models import Scenario
@@ -27,7 +27,7 @@ else:
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(ReasonedDeleteAdmin, EditConflictAdmin, HistoryAdmin):
+class ScenarioAdmin(ReadableHistoryAdmin, ReasonedDeleteAdmin, EditConflictAdmin, HistoryAdmin):
     """Test patients guard the rules: every change and every delete gives a reason the history keeps."""
 
     form = ScenarioForm

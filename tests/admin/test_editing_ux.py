@@ -97,6 +97,20 @@ def test_a_new_option_with_a_high_order_still_comes_before_none_of_these(clinici
     assert order[-1] == "none"
 
 
+def test_an_option_a_rule_uses_cannot_be_deleted_and_the_page_names_the_rule(clinician_client: Client) -> None:
+    url = question_url("allergy")
+    page = clinician_client.get(url)
+    data = admin_form_data(page, reason="Tidy up")
+    yes = Option.objects.get(question__identifier="allergy", identifier="yes")
+    index = next(i for i in range(int(data["options-TOTAL_FORMS"])) if data[f"options-{i}-id"] == str(yes.pk))
+    data[f"options-{index}-DELETE"] = "on"
+    response = clinician_client.post(url, data)
+    assert response.status_code == 200
+    rule = Rule.objects.get(identifier="allergy")
+    assert f"The option “Yes” is used by the rule “{rule.title}”" in page_text(response)
+    assert Option.objects.filter(pk=yes.pk).exists()
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors in plain words
 # ---------------------------------------------------------------------------------------------
@@ -177,6 +191,18 @@ def test_deleting_in_bulk_from_a_list_is_not_offered_because_it_would_ask_no_rea
 # ---------------------------------------------------------------------------------------------
 # Test patients: a reason for every change
 # ---------------------------------------------------------------------------------------------
+
+
+def test_a_history_page_says_who_and_why_in_words(clinician_client: Client) -> None:
+    data = admin_form_data(clinician_client.get(rule_url()), reason="Shorter title")
+    data["title"] = "Allergy to the cream"
+    data["sources"] = []
+    assert clinician_client.post(rule_url(), data).status_code == 302
+    rule = Rule.objects.get(identifier="allergy")
+    text = page_text(clinician_client.get(reverse("admin:screening_rule_history", args=[rule.pk])))
+    assert "Shorter title" in text and "clinician" in text
+    assert "this object" not in text and ">None<" not in text.replace(" ", "").replace("\n", "")
+    assert "Title:" in text and "Sources:" in text and "[]" not in text
 
 
 def test_a_test_patient_change_needs_a_reason_that_its_history_keeps(clinician_client: Client) -> None:

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import Page, expect
 
-from screening.models import GuidanceSection, Question, Rule, Scenario, Source
+from screening.models import GuidanceSection, Option, Question, Rule, Scenario, Source
 from screening.permissions import CLINICAL_EDITOR_PERMISSIONS
 from tests.support.browser import AXE, DESKTOP, NewPage, screenshot
 
@@ -68,6 +68,49 @@ def _named(name: str, query: str = "") -> Callable[[], str]:
     return url
 
 
+def _changed_draft() -> None:
+    """A draft that differs from the live version: new wording, a changed option, a test patient switched off
+    (a change to the safety net), so the workflow pages show their diffs, warnings and out-of-date notes."""
+    from screening.history import change_reason
+
+    with change_reason("Checking the pages with a changed draft"):
+        rule = Rule.objects.get(identifier="allergy")
+        rule.message = "You told us you are allergic to the cream or something in it. Do not use it."
+        rule.save()
+        option = Option.objects.get(question__identifier="allergy", identifier="not_sure")
+        option.label = "I do not know"
+        option.save()
+        patient = Scenario.objects.order_by("name").first()
+        assert patient is not None
+        patient.active = False
+        patient.save()
+
+
+def _after_change(name: str, query: str = "") -> Callable[[], str]:
+    url = _named(name, query)
+
+    def changed() -> str:
+        _changed_draft()
+        return url()
+
+    return changed
+
+
+def _waiting_review() -> str:
+    """A review another clinician sent, as the reviewer opens it."""
+    try:
+        from screening.review import draft_state, send_for_review
+    except ImportError:
+        pytest.skip("reviews are not built yet")
+    _changed_draft()
+    author = User.objects.create_user("dr.author", password=PASSWORD, is_staff=True)
+    state = draft_state()
+    review = send_for_review(
+        author=author, note="Clearer allergy wording", reasons={item.key: "Checked" for item in state.safety}
+    )
+    return reverse("admin:screening_review_review", args=[review.pk])
+
+
 PAGES: list[tuple[str, Callable[[], str]]] = [
     ("home", _named("admin:index")),
     *_object_pages("question", _question),
@@ -81,6 +124,14 @@ PAGES: list[tuple[str, Callable[[], str]]] = [
     ("change-history", _named("admin:screening_change_log")),
     ("translations", _named("admin:screening_translations")),
     ("review-send", _named("admin:screening_review_send")),
+    ("reviews", _named("admin:screening_review_changelist")),
+    # The same pages with something to show: diffs, safety-net warnings, out-of-date translations.
+    ("home-changed", _after_change("admin:index")),
+    ("publish-changed", _after_change("admin:screening_publishedruleset_publish")),
+    ("compare-changed", _after_change("admin:screening_publishedruleset_compare", "?from=1&to=draft")),
+    ("translations-changed", _after_change("admin:screening_translations")),
+    ("review-send-changed", _after_change("admin:screening_review_send")),
+    ("review-waiting", _waiting_review),
 ]
 
 
