@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from screening.translations import TRANSLATIONS, translated_name
+from screening.translations import TRANSLATIONS, outdated_name, translated_name
 
 OPTION_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/answer-options"
 TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"
@@ -25,7 +25,7 @@ FHIR_LANGUAGE = {"zh-hans": "zh-Hans"}
 
 
 def _translated(item: Mapping[str, Any], name: str, element: str) -> dict[str, Any]:
-    """The `_element` with a translation extension per language the item has a text in, or nothing."""
+    """The `_element` with a translation extension per language the item has an up-to-date text in, or nothing."""
     extensions = [
         {
             "url": TRANSLATION_EXTENSION,
@@ -35,7 +35,8 @@ def _translated(item: Mapping[str, Any], name: str, element: str) -> dict[str, A
             ],
         }
         for language in TRANSLATIONS
-        if item.get(translated_name(name, language))
+        # An out-of-date translation is not offered: readers of that language get the current English.
+        if item.get(translated_name(name, language)) and not item.get(outdated_name(name, language))
     ]
     return {f"_{element}": {"extension": extensions}} if extensions else {}
 

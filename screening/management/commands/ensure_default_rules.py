@@ -88,6 +88,10 @@ def report_lines(report: UpdateReport) -> list[str]:
     return [*lines, NOT_PUBLISHED]
 
 
+# A translation's checked and out-of-date flags follow its texts; the report counts them apart.
+TRANSLATION_FLAGS = ("_checked", "_outdated")
+
+
 def change_line(change: dict[str, Any]) -> str:
     """One change from document_diff in plain words, e.g. "Rule 'large-area': changed conditions, message"."""
     kind, identifier = change["kind"], change["id"]
@@ -95,7 +99,7 @@ def change_line(change: dict[str, Any]) -> str:
         return f"{kind}s: new order"
     if change["change"] in ("added", "removed"):
         return f"{kind} '{identifier}': {change['change']}"
-    fields = [_field_change(f) for f in change["fields"] if not f["field"].endswith("_checked")]
+    fields = [_field_change(f) for f in change["fields"] if not f["field"].endswith(TRANSLATION_FLAGS)]
     fields = [f for f in fields if f]
     return f"{kind} '{identifier}': changed {', '.join(fields)}" if fields else ""
 
@@ -114,4 +118,4 @@ def _field_change(change: dict[str, Any]) -> str:
 
 
 def _only_checks(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    return all(old.get(k) == new.get(k) for k in {*old, *new} if not k.endswith("_checked"))
+    return all(old.get(k) == new.get(k) for k in {*old, *new} if not k.endswith(TRANSLATION_FLAGS))
