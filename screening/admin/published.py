@@ -61,8 +61,13 @@ class PublishedRuleSetAdmin(WorkflowViews):
     def document_view(self, request: HttpRequest, version: int) -> HttpResponse:
         """One published version's document, exactly as patients were shown it, to download."""
         snapshot = get_object_or_404(PublishedRuleSet, version=version)
-        response = JsonResponse(snapshot.document, json_dumps_params={"indent": 2, "ensure_ascii": False})
-        response["Content-Disposition"] = f'attachment; filename="ruxguide-rule-set-version-{version}.json"'
+        # Whether a second clinician approved it travels with the file; an import ignores this key.
+        review = "Approved by a second clinician" if snapshot.second_review else "Published without a second review"
+        published = {"version": snapshot.version, "published_at": snapshot.published_at.isoformat(), "review": review}
+        document = {"published": published, **snapshot.document}
+        response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        unreviewed = "" if snapshot.second_review else "-published-without-a-second-review"
+        response["Content-Disposition"] = f'attachment; filename="ruxguide-rule-set-version-{version}{unreviewed}.json"'
         return response
 
     def get_urls(self) -> list[Any]:

@@ -148,8 +148,30 @@ def test_the_json_link_downloads_that_versions_document(clinician_client: Client
     version = live_version()
     response = clinician_client.get(document_url(version))
     assert response.status_code == 200
-    assert json.loads(response.content) == version.document
-    assert f"version-{version.version}" in response["Content-Disposition"]
+    downloaded = json.loads(response.content)
+    # The defaults were published by a command, with no second clinician: the file says so.
+    assert downloaded.pop("published") == {
+        "version": version.version,
+        "published_at": version.published_at.isoformat(),
+        "review": "Published without a second review",
+    }
+    assert downloaded == version.document
+    assert f"version-{version.version}-published-without-a-second-review.json" in response["Content-Disposition"]
+
+
+def test_a_downloaded_version_imports_back_into_the_draft(clinician_client: Client, published_rules: RuleSet) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from screening.drafts import draft_document
+
+    before = draft_document()
+    content = clinician_client.get(document_url(live_version())).content
+    upload = SimpleUploadedFile("version.json", content, content_type="application/json")
+    response = clinician_client.post(
+        reverse("admin:screening_publishedruleset_import"), {"document": upload, "reason": "Back to the live version"}
+    )
+    assert response.status_code == 302
+    assert draft_document() == before
 
 
 def test_the_json_download_needs_the_export_permission(published_rules: RuleSet) -> None:
