@@ -169,6 +169,9 @@ class OptionsOfOneQuestionForm(EditVersionForm):
         picker.groups = self.option_groups
         self.fields["options"].widget = picker
         self.fields["options"].help_text = "Tick the answers that make it apply (any one of them is enough)."
+        self.fields["options"].error_messages["invalid_choice"] = (
+            "One of the ticked answers no longer exists (someone deleted it): tick the answers again."
+        )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -333,6 +336,9 @@ class ScenarioForm(EditPageForm):
         cast(forms.ChoiceField, self.fields["expected_rules"]).choices = [(i, f"{i}: {t}") for i, t in known] + [
             c for c in extra if c[0] not in dict(known)
         ]
+        self.fields["answers"].error_messages["invalid"] = (
+            'The answers could not be read: write them by question, e.g. {"allergy": ["no"], "pregnancy": ["no"]}.'
+        )
 
     def clean_answers(self) -> Any:
         """The same check as a test patient in an imported document: answers by question, as lists of options."""
