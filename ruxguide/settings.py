@@ -214,6 +214,7 @@ CSRF_FAILURE_VIEW = "screening.views.problems.csrf_failure"
 # Every patient form is small; anything bigger is refused with a 400 before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RUXGUIDE_MAX_BODY_BYTES", 64 * 1024)
 RUXGUIDE_MAX_IMPORT_BYTES = env_int("RUXGUIDE_MAX_IMPORT_BYTES", 2 * 1024 * 1024)  # a rule-set file to import
+RUXGUIDE_SINGLE_CLINICIAN_PUBLISH = env_bool("RUXGUIDE_SINGLE_CLINICIAN_PUBLISH", False)  # no second review
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from screening.engine import AnswerError, RuleSet, clean_answer, evaluate
+from screening.engine import NO_CAUTION, AnswerError, Level, RuleSet, clean_answer, evaluate
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def run_scenario(
     fired = tuple(rule.id for rule in outcome.fired)
     differences: list[str] = []
     if outcome.overall != scenario.expected_overall:
-        differences.append(f"Overall result is '{outcome.overall}', expected '{scenario.expected_overall}'.")
+        found, expected = overall_words(outcome.overall), overall_words(scenario.expected_overall)
+        differences.append(f"Overall result is “{found}”, expected “{expected}”.")
     missing = [rule for rule in scenario.expected_rules if rule not in fired]
     unexpected = [rule for rule in fired if rule not in scenario.expected_rules]
     if missing:
@@ -88,3 +89,10 @@ def uncovered_rules(ruleset: RuleSet, scenarios: Iterable[ScenarioSpec]) -> list
     """Active rules that no scenario expects to fire."""
     expected = {rule for scenario in scenarios for rule in scenario.expected_rules}
     return [rule.id for rule in ruleset.rules if rule.id not in expected]
+
+
+def overall_words(overall: str) -> str:
+    """An overall result as clinicians read it: the level's wording, or "No cautions"."""
+    if overall in Level.values:
+        return str(Level(overall).label)
+    return "No cautions" if overall == NO_CAUTION else overall

@@ -23,7 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from screening.documents import FORMAT, content_problems
 from screening.merge import FIELD_DEFAULTS
 from screening.models import GuidanceSection, Option, Question, Rule, Scenario, Source
-from screening.translations import TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
+from screening.translations import TRANSLATED_TEXTS, TRANSLATIONS, checked_name, outdated_name, translated_name
 
 # A long text field has no length in the database; no patient-facing text comes near this one.
 LONG_TEXT_MAX_LENGTH = 10_000
@@ -212,12 +212,14 @@ Schema = dict[str, Check]
 
 
 def _with_translations(model: type[models.Model], collection: str, schema: Schema) -> Schema:
-    """The schema with each text's version in every other language, and its checked flag."""
+    """The schema with each text's version in every other language, its checked and out-of-date flags."""
     for name in TRANSLATED_TEXTS[collection]:
         for language in TRANSLATIONS:
             kind = Lines if name == "body" else Text
             schema[translated_name(name, language)] = kind(model, translated_name(name, language))
             schema[checked_name(name, language)] = Flag(model, checked_name(name, language))
+            outdated = schema[outdated_name(name, language)] = Flag(model, outdated_name(name, language))
+            outdated.label = f"{schema[translated_name(name, language)].label} out of date"
     return schema
 
 
@@ -359,7 +361,7 @@ def _items_problems(
         if isinstance(identifier, str):
             where += f" (“{_short(identifier)}”)"
         for name, check in schema.items():
-            if name not in item and name not in defaults and not name.endswith("_checked") and not _translation(name):
+            if name not in item and name not in defaults and not name.endswith(FLAGS) and not _translation(name):
                 if not values:
                     problems.append(f"{where} has no {check.label}.")
                 continue
@@ -392,9 +394,13 @@ def _default(name: str, defaults: Mapping[str, Any]) -> Any:
     """What an absent key means: the model's default, an empty translation, an unchecked flag."""
     if name in defaults:
         return defaults[name]
-    if name.endswith("_checked"):
+    if name.endswith(FLAGS):
         return False
     return [] if name.startswith("body_") else ""
+
+
+# A translation's flags may be left out: absent means unchecked, and not out of date.
+FLAGS = ("_checked", "_outdated")
 
 
 def _translation(name: str) -> bool:

@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from screening.admin.outdated import outdated_changes, show_outdated_notes
 from screening.admin.widgets import OptionGroup, OptionPicker
 from screening.models import Condition, Option, Question, Rule, Scenario, ShowWhen, options_problem, skip_rule_problem
 from screening.translations import ENGLISH, TRANSLATIONS, translated_name
@@ -129,7 +130,21 @@ class EditPageForm(EditVersionForm):
 
 
 class TranslationCheckForm(EditVersionForm):
-    """A translation checked against one wording is no longer checked once either text changes."""
+    """A translation checked against one wording is no longer checked once either text changes; one whose
+    English changes while it does not is out of date (patients reading it see the English) until it is
+    updated or ticked "checked by a clinician" again (screening.admin.outdated)."""
+
+    class Media:
+        css = {"all": ["css/translations.css"]}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        show_outdated_notes(self)
+
+    def save(self, commit: bool = True) -> Any:
+        for flag, outdated in getattr(self, "outdated_changes", {}).items():
+            setattr(self.instance, flag, outdated)
+        return super().save(commit)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -146,6 +161,7 @@ class TranslationCheckForm(EditVersionForm):
             if self._text_changed(english) or self._text_changed(translation):
                 cleaned[name] = False
                 self.cleared_checks = [*getattr(self, "cleared_checks", []), english.replace("_", " ")]
+        self.outdated_changes = outdated_changes(self, text_changed=self._text_changed)
         return cleaned
 
     def _text_changed(self, name: str) -> bool:

@@ -20,7 +20,8 @@ from screening.documents import document_diff, document_problems, translation_ga
 from screening.engine import Level
 from screening.fhir import questionnaire
 from screening.models import Condition, GuidanceSection, Option, PublishedRuleSet, Question, Rule, ShowWhen, Source
-from screening.translations import TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
+from screening.review import single_clinician_publishing
+from screening.translations import TRANSLATED_TEXTS, TRANSLATIONS, checked_name, outdated_name, translated_name
 
 # Django's ModelAdmin takes no type arguments at run time: the type checker alone sees it filled in.
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ class WorkflowViews(PublishedModelAdmin):
 
     @needs_permission("screening.publish_draft")
     def publish_view(self, request: HttpRequest) -> HttpResponse:
+        if not single_clinician_publishing():
+            # A second clinician approves every publish: this page is the way in to sending for review.
+            self.message_user(
+                request,
+                "Publishing needs a second clinician: send the draft for review, and a colleague who may approve "
+                "drafts publishes it.",
+            )
+            return HttpResponseRedirect(reverse("admin:screening_review_send"))
         form = ReviewedPublishForm(request.POST or None)
         blocked: publishing.PublishBlocked | None = None
         conflict: publishing.PublishConflict | None = None
@@ -131,7 +140,12 @@ class WorkflowViews(PublishedModelAdmin):
         latest = PublishedRuleSet.objects.order_by("-version").first()
         if latest is None:
             return HttpResponse("Nothing is published yet.", status=404, content_type="text/plain")
-        resource = questionnaire(latest.document, version=latest.version, date=latest.published_at.date().isoformat())
+        resource = questionnaire(
+            latest.document,
+            version=latest.version,
+            date=latest.published_at.date().isoformat(),
+            second_review=latest.second_review,
+        )
         response = JsonResponse(resource, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Type"] = "application/fhir+json"
         response["Content-Disposition"] = f'attachment; filename="ruxguide-questionnaire-v{latest.version}.json"'
@@ -175,7 +189,8 @@ class WorkflowViews(PublishedModelAdmin):
         rows = translation_rows()
         show_all = request.GET.get("show") == "all"
         counts = {
-            status: sum(1 for row in rows if row["status"] == status) for status in (MISSING, NOT_CHECKED, CHECKED)
+            status: sum(1 for row in rows if row["status"] == status)
+            for status in (OUTDATED, MISSING, NOT_CHECKED, CHECKED)
         }
         context = self._context(
             request,
@@ -196,10 +211,16 @@ class WorkflowViews(PublishedModelAdmin):
         return render(request, "admin/screening/publishedruleset/change_log.html", context)
 
 
+OUTDATED = "outdated"
 MISSING = "missing"
 NOT_CHECKED = "unchecked"
 CHECKED = "checked"
-STATUS_LABELS = {MISSING: "Missing in one language", NOT_CHECKED: "Not checked yet", CHECKED: "Checked"}
+STATUS_LABELS = {
+    OUTDATED: "Out of date: written for an earlier English text",
+    MISSING: "Missing in one language",
+    NOT_CHECKED: "Not checked yet",
+    CHECKED: "Checked",
+}
 TRANSLATED_MODELS = (
     ("questions", Question),
     ("options", Option),
@@ -210,7 +231,8 @@ TRANSLATED_MODELS = (
 
 
 def translation_rows() -> list[dict[str, Any]]:
-    """Every patient-facing text of the draft with its translations: missing ones first, then unchecked."""
+    """Every patient-facing text of the draft with its translations: out-of-date ones first (patients see
+    the English until they are updated or confirmed), then missing, then unchecked."""
     rows: list[dict[str, Any]] = []
     for collection, model in TRANSLATED_MODELS:
         objects = model.objects.select_related("question") if model is Option else model.objects.all()
@@ -224,7 +246,12 @@ def translation_rows() -> list[dict[str, Any]]:
                     if not english and not translation:
                         continue
                     checked = getattr(obj, checked_name(name, language))
-                    status = MISSING if not (english and translation) else CHECKED if checked else NOT_CHECKED
+                    if not (english and translation):
+                        status = MISSING
+                    elif getattr(obj, outdated_name(name, language)):
+                        status = OUTDATED
+                    else:
+                        status = CHECKED if checked else NOT_CHECKED
                     rows.append(
                         {
                             "item": f"{str(model._meta.verbose_name).capitalize()} {obj}",
@@ -239,7 +266,7 @@ def translation_rows() -> list[dict[str, Any]]:
                             "edit_url": reverse(f"admin:screening_{owner._meta.model_name}_change", args=[owner.pk]),
                         }
                     )
-    order = {MISSING: 0, NOT_CHECKED: 1, CHECKED: 2}
+    order = {OUTDATED: 0, MISSING: 1, NOT_CHECKED: 2, CHECKED: 3}
     return sorted(rows, key=lambda row: (order[row["status"]], row["urgency"]))
 
 

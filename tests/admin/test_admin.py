@@ -155,7 +155,8 @@ def test_it_rejects_a_rule_with_no_conditions(admin_client: Client, published_ru
     data["conditions-0-DELETE"] = "on"
     response = admin_client.post(url, data)
     assert response.status_code == 200
-    assert "Please submit at least 1 form" in response.content.decode()
+    assert "A rule needs at least one condition: add the answer that makes it apply." in response.content.decode()
+    assert "Please submit at least" not in response.content.decode()
     assert Condition.objects.filter(rule__identifier="allergy").exists()
 
 

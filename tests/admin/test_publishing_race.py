@@ -26,6 +26,12 @@ PASSWORD = "a long enough password"
 PUBLISH_URL = "admin:screening_publishedruleset_publish"
 
 
+@pytest.fixture(autouse=True)
+def single_clinician_publishing(settings: Any) -> None:
+    """These tests publish through the publish page, which does so only where one clinician may publish alone."""
+    settings.RUXGUIDE_SINGLE_CLINICIAN_PUBLISH = True
+
+
 def editor(username: str) -> User:
     user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name="Clinical editor"))

@@ -155,7 +155,7 @@ def test_a_failing_test_patient_blocks_sending(published_rules: RuleSet, author:
     assert response.status_code == 200
     page = page_text(response)
     assert "Not sent." in page
-    assert "expected 'do_not_use'" in page
+    assert "expected “Do not use it unless your doctor decides otherwise”" in page
     assert not Review.objects.exists()
 
 

@@ -43,6 +43,13 @@ from tests.support.patients import as_form_values, walk_check
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def single_clinician_publishing(settings: Any) -> None:
+    """These tests publish through the publish page, which does so only where one clinician may publish alone."""
+    settings.RUXGUIDE_SINGLE_CLINICIAN_PUBLISH = True
+
+
 CHINESE = "zh-hans"
 BASE_DIR = Path(settings.BASE_DIR)
 CATALOGUE_DIR = BASE_DIR / "ruxguide" / "locale" / "zh_Hans" / "LC_MESSAGES"
