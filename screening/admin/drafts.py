@@ -28,6 +28,7 @@ from screening.admin.forms import (
     TranslationCheckForm,
     translations_of_field,
 )
+from screening.admin.outdated import outdated_by_this_save
 from screening.admin.widgets import option_groups
 from screening.history import change_reason
 from screening.models import Condition, GuidanceSection, Option, Question, Rule, Scenario, ShowWhen, Source
@@ -211,7 +212,17 @@ class DraftAdmin(ReadableHistoryAdmin, ReasonedDeleteAdmin, EditConflictAdmin, H
             self._say_cleared_checks(request, str(inline_form.instance), inline_form)
 
     def _say_cleared_checks(self, request: HttpRequest, name: str, form: Any) -> None:
+        outdated = outdated_by_this_save(form)
+        for text in outdated:
+            self.message_user(
+                request,
+                f"{name}: the {text} changed and its Chinese translation did not, so the translation is out of date. "
+                "Patients reading Chinese see the English until you update it or tick “checked by a clinician”.",
+                messages.WARNING,
+            )
         for text in getattr(form, "cleared_checks", []):
+            if text in outdated:
+                continue
             self.message_user(
                 request,
                 f"{name}: the {text} changed, so its Chinese translation is marked as not checked again.",

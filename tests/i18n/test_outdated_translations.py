@@ -251,3 +251,16 @@ def test_the_translations_page_lists_out_of_date_translations_first(
     assert "Out of date" in rows[0]
     assert all(not row.startswith("outdated") for row in rows[1:])
     assert "<strong>1</strong> out of date" in page
+
+
+def test_the_save_message_says_the_translation_is_out_of_date_and_what_patients_see(
+    clinician_client: Client, published_rules: RuleSet
+) -> None:
+    data = admin_form_data(clinician_client.get(rule_url("allergy")), reason="Plainer wording")
+    data["message"] = NEW_MESSAGE
+    response = clinician_client.post(rule_url("allergy"), data, follow=True)
+    said = [str(message) for message in response.context["messages"]]
+    assert any(
+        "the message changed and its Chinese translation did not, so the translation is out of date" in m for m in said
+    ), said
+    assert not any("marked as not checked again" in m for m in said), said
