@@ -327,6 +327,10 @@ def field_label(name: str) -> tuple[str, str]:
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize()), ""
 
 
+# The flags a document may leave out, and what their absence means.
+ABSENT_FLAGS = {"active": True, "ends_check": False, "multiple": False, "exclusive": False}
+
+
 def _is_flag(name: str) -> bool:
     return name.endswith(("_checked", "_outdated"))
 
@@ -379,6 +383,9 @@ class _Words:
 
     def lines(self, name: str, value: Any) -> list[str]:
         """A field's value as lines of words: never a Python list or dict."""
+        if value is None and (name in ABSENT_FLAGS or _is_flag(name)):
+            # A document leaves a flag out when it has its usual value: an absent "active" is Yes.
+            value = ABSENT_FLAGS.get(name, False)
         if value is None or value == "":
             return ["—"]
         if isinstance(value, bool):

@@ -112,6 +112,18 @@ def test_a_lowered_level_reads_as_its_two_levels_in_words(clinician_client: Clie
     assert "do_not_use" not in table and "take_care" not in table
 
 
+def test_switching_a_test_patient_off_reads_from_yes_to_no(clinician_client: Client, published_rules: RuleSet) -> None:
+    scenario = Scenario.objects.order_by("name").first()
+    assert scenario is not None
+    scenario.active = False
+    save(scenario)
+
+    table = changes_table(compare_with_draft(clinician_client))
+    row = re.search(r"Active</t[hd]>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>", table, re.S)
+    assert row is not None, table
+    assert (words(row.group(1)), words(row.group(2))) == ("Yes", "No")
+
+
 # ---------------------------------------------------------------------------------------------
 # A published version's page and its JSON
 # ---------------------------------------------------------------------------------------------
