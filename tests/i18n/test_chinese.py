@@ -1154,8 +1154,14 @@ def test_editing_a_checked_text_clears_its_flag_and_says_so(
     assert getattr(rule, edited) == new_text
     assert rule.message_zh_hans_checked is False
     assert rule.title_zh_hans_checked is False  # untouched, and never checked
-    said = [message for message in messages_of(response) if "not checked again" in message]
-    assert said == ["allergy: the message changed, so its Chinese translation is marked as not checked again."]
+    said = [message for message in messages_of(response) if "Chinese translation" in message]
+    if edited == "message":
+        # The English changed and the Chinese did not: the translation is out of date, not just unchecked.
+        assert len(said) == 1 and said[0].startswith(
+            "allergy: the message changed and its Chinese translation did not, so the translation is out of date."
+        ), said
+    else:
+        assert said == ["allergy: the message changed, so its Chinese translation is marked as not checked again."]
     assert translation_statuses(clinician_client).count("checked") == 0
 
 
