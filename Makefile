@@ -8,6 +8,8 @@ INSTALLED := $(VENV)/.installed
 HOST_PORT ?= 127.0.0.1:8000
 SERVE_HOST_PORT ?= 127.0.0.1:8443
 WORKERS ?= 2
+# pytest workers: one per core (pytest-xdist); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= auto
 
 # Candidates for a Python >= 3.12, best first: an explicit choice, pyenv's newest, then PATH.
 PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
@@ -63,12 +65,12 @@ run: setup
 test: setup
 	$(VENV)/bin/ruff check --quiet .
 	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run -v 0
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 # The edit loop: everything but the real-browser tests and the slow ones (servers, wrk, long
 # hypothesis runs), so no Chromium is needed. Under a minute; `make test` still runs everything.
 test-fast: setup
-	$(VENV)/bin/pytest -m "not browser and not slow"
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not browser and not slow"
 
 # Production settings, environment only. For a local run it makes a secret key and a self-signed
 # certificate under var/ (kept out of git); a real deployment sets DJANGO_SECRET_KEY itself.
