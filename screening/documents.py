@@ -14,6 +14,9 @@ from typing import Any
 from screening.engine import Level
 from screening.translations import ENGLISH, TRANSLATED_TEXTS, TRANSLATIONS, checked_name, translated_name
 
+# How a published version says whether a second clinician approved it (admin, its JSON, the FHIR export).
+REVIEW_WORDS = {True: "Approved by a second clinician", False: "Published without a second review"}
+
 FORMAT = "ruxguide.ruleset/1"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from screening.documents import REVIEW_WORDS
 from screening.translations import TRANSLATIONS, outdated_name, translated_name
 
 OPTION_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/answer-options"
@@ -16,8 +17,8 @@ TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"
 # Whether a second clinician approved the version: a tag in `meta`, and a sentence in `description` when not.
 REVIEW_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/clinical-review"
 REVIEW_TAGS = {
-    True: {"system": REVIEW_SYSTEM, "code": "second-review", "display": "Approved by a second clinician"},
-    False: {"system": REVIEW_SYSTEM, "code": "no-second-review", "display": "Published without a second review"},
+    True: {"system": REVIEW_SYSTEM, "code": "second-review", "display": REVIEW_WORDS[True]},
+    False: {"system": REVIEW_SYSTEM, "code": "no-second-review", "display": REVIEW_WORDS[False]},
 }
 NO_SECOND_REVIEW = "This version was published without a second review: no second clinician approved it."
 # FHIR names languages with BCP 47 tags, in their usual case.

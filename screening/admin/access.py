@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Concatenate, Protocol
+from typing import Any, Concatenate, Protocol
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -12,6 +12,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from screening.permissions import permission_label
+
+
+class RecordAdmin:
+    """For a ModelAdmin of records (published versions, reviews): read in the admin, never added,
+    changed or deleted there."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class OnAdminSite(Protocol):

@@ -9,38 +9,27 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 
-from screening.admin.access import needs_permission
+from screening.admin.access import RecordAdmin, needs_permission
 from screening.admin.workflow import WorkflowViews
-from screening.documents import readable_document
+from screening.documents import REVIEW_WORDS, readable_document
 from screening.models import PublishedRuleSet
-
-APPROVED = "Approved by a second clinician"
-NOT_REVIEWED = "Published without a second review"
 
 
 @admin.register(PublishedRuleSet)
-class PublishedRuleSetAdmin(WorkflowViews):
+class PublishedRuleSetAdmin(RecordAdmin, WorkflowViews):
     """Published versions are a record: they can be read, compared and restored, never changed."""
 
     list_display = ["version", "published_at", "published_by", "second_review_words", "note"]
+    list_select_related = ["published_by"]
     # The page shows the version itself in sections (the template), not its JSON in a form field.
     fields = ("version",)
     readonly_fields = ("version",)
     change_list_template = "admin/screening/publishedruleset/change_list.html"
     change_form_template = "admin/screening/publishedruleset/change_form.html"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="Review")
     def second_review_words(self, obj: PublishedRuleSet) -> str:
-        return APPROVED if obj.second_review else NOT_REVIEWED
+        return REVIEW_WORDS[obj.second_review]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
@@ -62,7 +51,7 @@ class PublishedRuleSetAdmin(WorkflowViews):
         """One published version's document, exactly as patients were shown it, to download."""
         snapshot = get_object_or_404(PublishedRuleSet, version=version)
         # Whether a second clinician approved it travels with the file; an import ignores this key.
-        review = "Approved by a second clinician" if snapshot.second_review else "Published without a second review"
+        review = REVIEW_WORDS[snapshot.second_review]
         published = {"version": snapshot.version, "published_at": snapshot.published_at.isoformat(), "review": review}
         document = {"published": published, **snapshot.document}
         response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})

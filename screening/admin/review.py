@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from screening import review as reviews
-from screening.admin.access import needs_permission, refused
+from screening.admin.access import RecordAdmin, needs_permission, refused
 from screening.admin.publish_form import ApproveForm, SendBackForm, SendForReviewForm
 from screening.models import Review
 
@@ -27,20 +27,12 @@ TEMPLATES = "admin/screening/review"
 
 
 @admin.register(Review)
-class ReviewAdmin(ReviewModelAdmin):
+class ReviewAdmin(RecordAdmin, ReviewModelAdmin):
     """Reviews are a record: read in the list, acted on in their own pages, never edited or deleted."""
 
     list_display = ["sent_at", "status", "author", "author_note", "reviewer", "reviewed_at", "published_version"]
     list_filter = ["status"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_select_related = ["author", "reviewer", "published"]
 
     @admin.display(description="published as version")
     def published_version(self, obj: Review) -> str:
