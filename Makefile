@@ -18,13 +18,13 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run serve observatory bench test test-fast test-postgres lint messages setup clean
+.PHONY: help run serve serve-edge nginx-installed observatory bench test test-fast test-postgres lint messages setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
 	@echo "make test   set up the same, then run the whole test suite"
 	@echo "make test-fast  the suite without the browser and slow tests (no Chromium), for the edit loop"
-	@echo "make serve  production settings under gunicorn, over local TLS: https://$(SERVE_HOST_PORT)"
+	@echo "make serve  production shape: nginx (TLS) in front of gunicorn, https://$(SERVE_HOST_PORT)"
 	@echo "make test-postgres  the whole suite against a private PostgreSQL cluster"
 	@echo "make bench  the patient flow under load, as ratios to a bare view and a static file"
 	@echo "make lint   ruff (check and format), mypy --strict and the missing-migrations check"
@@ -82,11 +82,44 @@ var/tls/cert.pem:
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout var/tls/key.pem -out $@ 2>/dev/null
 
+# nginx in front (TLS, buffering, limits, static files, security headers on its own pages too) and
+# gunicorn behind it on a unix socket, as in production (ruxguide/deploy/). Ctrl-C stops both.
 serve: setup var/secret_key var/tls/cert.pem
-	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/secret_key)}" \
-	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
-	$(VENV)/bin/gunicorn ruxguide.wsgi --workers $(WORKERS) --bind $(SERVE_HOST_PORT) \
-		--certfile var/tls/cert.pem --keyfile var/tls/key.pem
+	@$(MAKE) --no-print-directory serve-edge
+
+# The serving processes alone, over whatever database DATABASE_URL names: `make serve` after its
+# set-up, and the tests that start the real thing on their own port and folder.
+SERVE_DIR ?= var/serve
+SERVE_TLS_CERT ?= var/tls/cert.pem
+SERVE_TLS_KEY ?= var/tls/key.pem
+DEPLOY := ruxguide/deploy
+serve-edge: nginx-installed
+	@set -euo pipefail; \
+	dir="$(abspath $(SERVE_DIR))"; mkdir -p "$$dir/tmp"; chmod 755 "$$dir"; rm -f "$$dir/gunicorn.sock"; \
+	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/secret_key)}"; \
+	export DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"; \
+	export DJANGO_BEHIND_TLS_PROXY=true GUNICORN_BIND="unix:$$dir/gunicorn.sock" GUNICORN_WORKERS="$(WORKERS)"; \
+	$(PY) manage.py write_edge_pages "$$dir/edge" >/dev/null; \
+	user_line=""; [ "$$(id -u)" = 0 ] && user_line="user nobody nogroup;"; \
+	sed -e "s|@@APP_SERVERS@@|server unix:$$dir/gunicorn.sock;|" -e "s|@@LISTEN@@|$(SERVE_HOST_PORT)|" \
+		-e "s|@@SERVER_NAME@@|localhost 127.0.0.1|" -e "s|@@TLS_CERT@@|$(abspath $(SERVE_TLS_CERT))|" \
+		-e "s|@@TLS_KEY@@|$(abspath $(SERVE_TLS_KEY))|" -e "s|@@ACCESS_LOG@@|/dev/stdout|" \
+		-e "s|@@EDGE_PAGES@@|$$dir/edge|" -e "s|@@STATIC_ROOT@@|$(CURDIR)/var/staticfiles|" \
+		-e "s|@@DEPLOY_DIR@@|$(CURDIR)/$(DEPLOY)|" $(DEPLOY)/nginx/ruxguide.conf.template > "$$dir/ruxguide.conf"; \
+	sed -e "s|@@SERVE_DIR@@|$$dir|g" -e "s|@@USER_LINE@@|$$user_line|" $(DEPLOY)/nginx/local.conf.template > "$$dir/nginx.conf"; \
+	nginx=$$(command -v nginx || echo /usr/sbin/nginx); \
+	"$$nginx" -t -q -p "$$dir" -e "$$dir/nginx-error.log" -c "$$dir/nginx.conf"; \
+	trap 'kill -TERM $$app $$edge 2>/dev/null || true; wait' EXIT INT TERM; \
+	$(VENV)/bin/gunicorn -c $(DEPLOY)/gunicorn.conf.py ruxguide.wsgi & app=$$!; \
+	"$$nginx" -p "$$dir" -e "$$dir/nginx-error.log" -c "$$dir/nginx.conf" -g "daemon off;" & edge=$$!; \
+	echo "Serving https://$(SERVE_HOST_PORT) (nginx in front of gunicorn; Ctrl-C stops both)" >&2; \
+	wait -n
+
+# Debian's nginx for `make serve` (CI installs it the same way in .ci/run).
+nginx-installed:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+		else echo "make serve needs nginx: sudo apt-get install nginx"; exit 1; fi; }
 
 # Throughput and latency of the patient flow as ratios to this machine's own limits (about 2 minutes).
 bench: setup

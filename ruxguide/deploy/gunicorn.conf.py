@@ -1,0 +1,28 @@
+"""Gunicorn behind nginx: `make serve` and the systemd unit both start it with `-c` this file.
+
+Every value can be set from the environment (the systemd unit reads ruxguide/deploy/ruxguide.env).
+"""
+
+import os
+
+# A unix socket only nginx can reach, or host:port when nginx runs on another machine.
+bind = [os.environ.get("GUNICORN_BIND", "unix:/run/ruxguide/gunicorn.sock")]
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# Sync workers are safe only because nginx buffers whole requests and responses: a slow client
+# holds an nginx connection, never a worker.
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+# Workers are replaced now and then, so no slow leak can grow without bound.
+max_requests = 5000
+max_requests_jitter = 500
+
+# X-Forwarded-Proto is believed only from these TCP peers (a unix socket peer is nginx itself).
+# Gunicorn's default trusts 127.0.0.1, so any local process could claim https: trust nobody unless told.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "")
+
+# JSON lines with the same fields as Django's (ruxguide/gunicorn_logs.py): no address, query or agent.
+logger_class = "ruxguide.gunicorn_logs.JsonLinesLogger"
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
