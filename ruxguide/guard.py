@@ -1,34 +1,37 @@
-"""Refuse, with a 400, requests that Django itself cannot read.
+"""Refuse, with the app's own page and the security headers of any page, requests it will not read.
 
 Django reads a request's charset and query string while building the request object, before any
-middleware runs; a charset that names a codec but not a text encoding (rot13, base64, …), or a
-query string with more fields than allowed alongside a charset, makes it fail there with a 500.
-The WSGI entry point checks for both first; a middleware does the same for the parsers a view
-reaches later (a multipart body with such a charset).
+middleware runs: a charset that names a codec but not a text encoding (rot13, base64, …), a query
+string with more fields than allowed beside a charset, or a Content-Type it cannot split into a type
+and parameters makes it fail there with a 500. The WSGI entry point takes the Content-Type out of such
+a request and notes why, so Django can build it; the middleware, which runs after the security
+headers' middleware, then answers with the 400 page. The middleware also refuses, before anything
+reads the body: a form in a charset Django refuses (400), a body over the size limit (413), one of
+unstated size (411), and a method the page does not take (405, before the CSRF check could say 403).
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.http import parse_header_parameters
+from django.views.decorators.http import require_http_methods
 
-# Django cannot read the request, so cannot tell its language either: the page says it in both.
-BAD_REQUEST_PAGE = (
-    "<!doctype html><html lang=en><meta charset=utf-8><title>We could not read that request</title>"
-    "<h1>We could not read that request</h1><p>Something in it was not right. Nothing was changed, and any "
-    'answers you gave before are kept. <a href="/">Go to the start</a>.</p>'
-    '<div lang="zh-Hans"><h2>我们无法读取这个请求</h2><p>请求中有些内容不对。'
-    "我们没有做任何更改，您之前的回答都还保留着。"
-    '<a href="/zh-hans/">回到开始页</a>。</p></div></html>'
-).encode()
+# Set by the WSGI entry point on a request whose Content-Type it took out; no client can set it.
+PROBLEM_KEY = "ruxguide.request_problem"
+# Where `accepts` records the methods a view takes; functools.wraps carries it to every wrapper.
+ALLOWED_METHODS = "ruxguide_allowed_methods"
+FORM = "application/x-www-form-urlencoded"
+IMPORT_PAGE = "admin:screening_publishedruleset_import"
 
 
 def require_secret_key() -> None:
@@ -37,24 +40,37 @@ def require_secret_key() -> None:
         raise ImproperlyConfigured(settings.MISSING_SECRET_KEY)
 
 
-def request_problem(environ: dict[str, Any]) -> str:
+# ---------------------------------------------------------------------------------------------
+# What makes a request unreadable
+# ---------------------------------------------------------------------------------------------
+
+
+def request_problem(environ: Mapping[str, Any]) -> str:
     """Why Django could not read this request, or an empty string when it can."""
-    _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
+    try:
+        kind, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
+    except ValueError:
+        return "The Content-Type cannot be read."
     charset = params.get("charset")
     if charset is not None and not readable_charset(charset):
         return f"The charset {charset!r} is not a text encoding."
+    if charset is not None and kind == FORM and refused_form_charset(charset):
+        return f"A form is sent in UTF-8, not {charset!r}."
     query = environ.get("QUERY_STRING", "")
-    if query and query.count("&") + 1 > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if query and limit is not None and query.count("&") + 1 > limit:
         return "The address has too many fields."
     return ""
 
 
 def readable_charset(charset: str) -> bool:
-    """False for a codec Python knows that cannot decode text; unknown names Django ignores itself."""
+    """False for a name Django would take as the request's charset but cannot decode text with."""
     try:
         codec = codecs.lookup(charset)
-    except (LookupError, ValueError, TypeError):
-        return True
+    except LookupError:
+        return True  # Django ignores a name it does not know
+    except ValueError:
+        return False  # a NUL in the name: Django's own lookup fails the same way, uncaught
     if not getattr(codec, "_is_text_encoding", True):
         return False
     try:
@@ -64,35 +80,164 @@ def readable_charset(charset: str) -> bool:
     return True
 
 
+def refused_form_charset(charset: str) -> bool:
+    """Django's own test (HttpRequest._load_post_and_files): a form body in any charset it knows but
+    "utf-8" is refused with BadRequest, without marking the body as read, so every later look at
+    request.POST (the CSRF check, then the error page's own) fails again."""
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return False
+    return charset.lower() != "utf-8"
+
+
+def body_refusal(request: HttpRequest) -> int:
+    """413 for a body over the limit, 411 for one of unstated size, 0 for a body the app may read."""
+    stated = request.META.get("CONTENT_LENGTH")
+    if not stated:
+        # Django reads no body without a length, so a chunked one would be silently taken as empty.
+        return 411 if request.META.get("HTTP_TRANSFER_ENCODING") else 0
+    try:
+        length = int(stated)
+    except ValueError:
+        return 0  # Django reads nothing then either
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None or length <= limit:
+        return 0
+    # Django's own limit leaves files out, so only this keeps a big upload from being read (and
+    # written to disk) by any page; only the import page takes a file, up to its own limit.
+    if length <= settings.RUXGUIDE_MAX_IMPORT_BODY_BYTES and request.path == import_page():
+        return 0
+    return 413
+
+
+def import_page() -> str:
+    """The admin's import page, or "" where the admin is not served (a URLconf of its own)."""
+    try:
+        return reverse(IMPORT_PAGE)
+    except NoReverseMatch:
+        return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The WSGI entry point
+# ---------------------------------------------------------------------------------------------
+
+
 def guard_wsgi(application: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    """Wrap the WSGI application so that unreadable requests never reach Django."""
+    """Wrap the WSGI application so that Django can build every request, and note why it may not read one."""
 
     def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if request_problem(environ):
-            start_response(
-                "400 Bad Request",
-                [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(BAD_REQUEST_PAGE)))],
-            )
-            return [BAD_REQUEST_PAGE]
+        problem = request_problem(environ)
+        if problem:
+            # The middleware refuses the request unread, so nothing needs its type; without it Django
+            # can build the request, and the refusal gets the same headers as every other page.
+            environ[PROBLEM_KEY] = problem
+            environ["CONTENT_TYPE"] = ""
         return application(environ, start_response)
 
     return guarded
 
 
+# ---------------------------------------------------------------------------------------------
+# The methods a page takes
+# ---------------------------------------------------------------------------------------------
+
+
+def accepts[View: Callable[..., HttpResponse]](*methods: str) -> Callable[[View], View]:
+    """Only these methods reach the view; any other gets the 405 page with an Allow header.
+
+    The middleware answers first, before the CSRF check would refuse a PUT or DELETE with a 403;
+    Django's own check stays for the view called without it.
+    """
+
+    def decorate(view: View) -> View:
+        checked = require_http_methods(list(methods))(view)
+        checked.__dict__[ALLOWED_METHODS] = tuple(methods)
+        return checked
+
+    return decorate
+
+
+def allowed_methods(view: Callable[..., Any]) -> Sequence[str] | None:
+    """The methods a view takes, or None when it does not say."""
+    recorded: Sequence[str] | None = getattr(view, ALLOWED_METHODS, None)
+    if recorded is not None:
+        return recorded
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return None
+    names = [name for name in view_class.http_method_names if hasattr(view_class, name)]
+    if "get" in names and "head" not in names:
+        names.append("head")  # View.setup answers HEAD with get
+    return [name.upper() for name in names]
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages
+# ---------------------------------------------------------------------------------------------
+
+
+def language_of(request: HttpRequest) -> str:
+    """The language of the page asked for: its address says so, as the patient pages' middleware reads it."""
+    return translation.get_language_from_path(request.path_info) or settings.LANGUAGE_CODE
+
+
+def leave_body_unread(request: HttpRequest) -> None:
+    """From here on, request.POST is empty and the body is never read.
+
+    Django's exception handler does the same after RequestDataTooBig, for the same reason: a body that
+    is refused, or that raised when read, must not be read (and raise) again by anything that runs
+    after, on the way in or out.
+    """
+    request._mark_post_parse_error()  # type: ignore[attr-defined]  # not in django-stubs
+
+
+def error_page(request: HttpRequest, template: str, status: int) -> HttpResponse:
+    """The app's own page for a request it refuses or cannot answer, in the language of the address."""
+    leave_body_unread(request)
+    # The page's language switch is a form, so its token needs the CSRF cookie, which the CSRF
+    # middleware sets only on a response that passes back through it. Unlike Django's own error pages,
+    # this does not run the CSRF check: it reads the body and asks for the host, and either may be
+    # what was wrong with the request.
+    csrf = CsrfViewMiddleware(lambda _: HttpResponse())
+    csrf.process_request(request)
+    with translation.override(language_of(request)):
+        response = render(request, template, status=status)
+    csrf.process_response(request, response)
+    return response
+
+
 class PatientErrorsMiddleware:
-    """Unreadable bodies get a 400 page; a 405 (a method a page does not take) gets words too."""
+    """Refuse, unread and in words, a request the app will not read or a method the page does not take."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request_problem(request.META):
-            # Before LocaleMiddleware: the page's address alone says which language it is in.
-            with translation.override(translation.get_language_from_path(request.path_info) or settings.LANGUAGE_CODE):
-                return render(request, "400.html", status=400)
+        status = body_refusal(request)
+        if status:
+            return error_page(request, "413.html" if status == 413 else "400.html", status)
+        if request.META.get(PROBLEM_KEY) or request_problem(request.META):
+            return error_page(request, "400.html", 400)
         response = self.get_response(request)
-        if response.status_code == 405 and not response.content and request.method != "HEAD":
+        if response.status_code == 405 and not response.streaming and not response.content:
+            # A view of Django's own (the admin's) refused the method without a word.
             allowed = response.get("Allow", "")
-            response = render(request, "405.html", status=405)
+            response = error_page(request, "405.html", 405)
             response["Allow"] = allowed
+        return response
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view: Callable[..., Any],
+        view_args: Sequence[Any],
+        view_kwargs: Mapping[str, Any],
+    ) -> HttpResponse | None:
+        allowed = allowed_methods(view)
+        if allowed is None or request.method in allowed:
+            return None
+        response = error_page(request, "405.html", 405)
+        response["Allow"] = ", ".join(allowed)
         return response

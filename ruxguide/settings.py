@@ -53,6 +53,8 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY and (DEBUG or UNDER_TEST):
     SECRET_KEY = "insecure-development-key-never-used-in-production"
 HAS_SECRET_KEY = bool(SECRET_KEY)  # Django refuses to read an empty SECRET_KEY, so ask this instead
+# After a key change, cookies and tokens made with an old key (comma-separated here) still read.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 # Without a key the app servers refuse to start (ruxguide/wsgi.py, asgi.py) and anything that signs
 # fails; commands that need no key (makemigrations, check) still run, so tooling works unconfigured.
 
@@ -78,10 +80,14 @@ MIDDLEWARE = [
     # Pages are compressed too (static files are pre-compressed by WhiteNoise). Django pads gzip
     # output at random against BREACH, and CSRF tokens are masked per response.
     "django.middleware.gzip.GZipMiddleware",
-    "ruxguide.guard.PatientErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ruxguide.middleware.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # After the security headers, so its refusals carry them too; before anything reads the body or
+    # checks the CSRF token, so a body too large or unreadable, or a method a page does not take, is
+    # refused (413, 400, 405) unread.
+    "ruxguide.guard.PatientErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Staff pages get server-side sessions, patient pages the encrypted cookie (ruxguide/sessions.py).
     "ruxguide.sessions.TwoSessionsMiddleware",
@@ -90,7 +96,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
@@ -211,9 +216,13 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "screening.views.problems.csrf_failure"
 
-# Every patient form is small; anything bigger is refused with a 400 before it is parsed.
+# Every patient form is small; a bigger body, files included, is refused with a 413 before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RUXGUIDE_MAX_BODY_BYTES", 64 * 1024)
 RUXGUIDE_MAX_IMPORT_BYTES = env_int("RUXGUIDE_MAX_IMPORT_BYTES", 2 * 1024 * 1024)  # a rule-set file to import
+# The admin's import page alone takes more: the file, and as much form around it as any page may send.
+RUXGUIDE_MAX_IMPORT_BODY_BYTES = RUXGUIDE_MAX_IMPORT_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+# So an upload the app accepts is never written to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = RUXGUIDE_MAX_IMPORT_BODY_BYTES
 RUXGUIDE_SINGLE_CLINICIAN_PUBLISH = env_bool("RUXGUIDE_SINGLE_CLINICIAN_PUBLISH", False)  # no second review
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 

@@ -23,3 +23,9 @@ urlpatterns += i18n_patterns(
     path("", include("screening.urls")),
     prefix_default_language=False,
 )
+
+# The app's own error pages: they never read a body Django could not read (screening/views/errors.py).
+handler400 = "screening.views.errors.bad_request"
+handler403 = "screening.views.errors.permission_denied"
+handler404 = "screening.views.errors.page_not_found"
+handler500 = "screening.views.errors.server_error"

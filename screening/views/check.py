@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from ruxguide.guard import accepts
 from screening.engine import (
     HOW_TO_USE,
     AnswerError,
@@ -44,7 +44,7 @@ from screening.views.problems import Detour, patient_page, with_warning_signs
 from screening.visit import clear_visit, save_visit
 
 
-@require_safe
+@accepts("GET", "HEAD")
 @patient_page
 def begin(request: PatientRequest) -> HttpResponse:
     """Start (or go on with) the check at the first unanswered question."""
@@ -53,7 +53,7 @@ def begin(request: PatientRequest) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
+@accepts("GET", "HEAD", "POST")
 @vary_on_headers("HX-Request")
 @patient_page
 def question(request: PatientRequest, question_id: str) -> HttpResponse:
@@ -174,7 +174,7 @@ def _require_complete(request: PatientRequest) -> Walk:
 
 
 @never_cache
-@require_safe
+@accepts("GET", "HEAD")
 @vary_on_headers("HX-Request")
 @patient_page
 def check_answers(request: PatientRequest) -> HttpResponse:
@@ -206,7 +206,7 @@ def _answer_rows(request: PatientRequest) -> list[dict[str, Any]]:
 
 
 @never_cache
-@require_safe
+@accepts("GET", "HEAD")
 @vary_on_headers("HX-Request")
 @patient_page
 def result(request: PatientRequest) -> HttpResponse:
@@ -261,7 +261,7 @@ def _sources(ruleset: RuleSet, rule: Rule) -> list[Source]:
 
 
 @never_cache
-@require_safe
+@accepts("GET", "HEAD")
 @vary_on_headers("HX-Request")
 @patient_page
 def result_print(request: PatientRequest) -> HttpResponse:
@@ -272,7 +272,7 @@ def result_print(request: PatientRequest) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
+@accepts("GET", "HEAD", "POST")
 @vary_on_headers("HX-Request")
 def clear(request: HttpRequest) -> HttpResponse:
     """ "Clear my answers": a GET asks to confirm (so it is never pressed by mistake), the POST clears."""

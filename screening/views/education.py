@@ -8,9 +8,9 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from ruxguide.guard import accepts
 from screening.engine import APPROVED_USES, URGENT_SIGNS, Level, RuleSet
 from screening.views.pages import render_page
 from screening.views.problems import rules_for, shows_problems
@@ -25,7 +25,7 @@ EDUCATION_HEADINGS = {
 LEAD_SECTIONS = (APPROVED_USES,)
 
 
-@require_safe
+@accepts("GET", "HEAD")
 @vary_on_headers("HX-Request")
 @shows_problems
 def education(request: HttpRequest) -> HttpResponse:

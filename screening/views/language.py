@@ -11,9 +11,9 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from ruxguide.guard import accepts
 from screening.engine import walk
 from screening.views import problems
 from screening.views.pages import PREVIEW, PatientRequest, render_page, url
@@ -24,7 +24,7 @@ PAGES = frozenset({"start", "begin", "question", "check_answers", "result", "res
 
 
 @never_cache
-@require_safe
+@accepts("GET", "HEAD")
 @vary_on_headers("HX-Request", "Accept-Language", "Cookie")
 def start(request: HttpRequest) -> HttpResponse:
     preferred = _preferred_start_page(request)
@@ -74,7 +74,7 @@ def same_page_in(request: HttpRequest, address: str, language: str) -> str:
         return translate_url(address, language)
 
 
-@require_POST
+@accepts("POST")
 def switch_language(request: HttpRequest) -> HttpResponse:
     """The language switch: the same page in the chosen language, remembered until the browser closes.
 

@@ -108,6 +108,8 @@ def test_staff_without_permissions_are_refused_every_admin_and_preview_page(
     # (no draft object has a public page) and unknown admin addresses.
     unknown_address = route.endswith("(?P<url>.*)$")
     expected = 404 if name in {"admin:app_list", "admin:view_on_site"} or unknown_address else 403
+    if name == "preview:language":
+        expected = 405  # the switch only takes a form post: a GET is refused before anyone is asked who they are
     assert response.status_code == expected, (url, response.status_code, response.redirect_chain)
 
 

@@ -119,9 +119,21 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
     clinician_client: Client, published_rules: RuleSet, settings: Any
 ) -> None:
     settings.RUXGUIDE_MAX_IMPORT_BYTES = 2 * 1024 * 1024
-    content = json.dumps(default_document()) + " " * (3 * 1024 * 1024)
+    document = json.dumps(default_document())
+    # One byte over: the page takes the body (the file and its form), and the form refuses the file.
+    content = document + " " * (2 * 1024 * 1024 + 1 - len(document))
     text = refused(clinician_client, content)
     assert "The file could not be read: it is larger than 2 MB." in text
+
+
+def test_a_body_far_over_the_size_limit_is_refused_before_anything_reads_it(
+    clinician_client: Client, published_rules: RuleSet
+) -> None:
+    before = drafts.draft_document()
+    response = post(clinician_client, json.dumps(default_document()) + " " * (3 * 1024 * 1024))
+    assert response.status_code == 413
+    assert not response.wsgi_request.META["wsgi.input"].read_started
+    assert drafts.draft_document() == before
 
 
 def test_a_deeply_nested_file_is_refused(clinician_client: Client, published_rules: RuleSet) -> None:

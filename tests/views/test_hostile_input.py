@@ -10,27 +10,39 @@ raised before Django's handler could answer at all) with its traceback. The modu
 when it finishes (run pytest with -s): the number of hostile inputs tried and the 500s seen.
 
 Inputs that once crashed Django before its handler ran (a charset that is not a text encoding, too
-many query fields beside a charset) are checked at the end through the production WSGI entry point,
-which refuses them with a 400 (ruxguide.guard), each with its first failing input as an `@example`;
-the broad tests steer around those charsets (`CRASHING_CHARSETS`) so they keep looking for new ones.
+many query fields beside a charset, a Content-Type Django cannot split) are checked at the end through
+the production WSGI entry point, which lets Django build the request and the app answer with its 400
+page (ruxguide.guard), each with its first failing input as an `@example`; the test client cannot
+send them, so the broad tests steer around those charsets (`CRASHING_CHARSETS`). Section 9 sends
+every charset Python knows, random multipart bodies, random methods and random header shapes through
+that entry point: every answer is a page of the app's own (or a redirect), with its security headers.
 """
 
 from __future__ import annotations
 
+import codecs
+import encodings
+import gzip
 import html
 import io
 import json
 import logging
+import pkgutil
 import re
+import string
 import traceback
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from encodings.aliases import aliases
 from typing import Any
 from urllib.parse import quote, urlencode
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.http import HttpResponse
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, ClientHandler, encode_multipart
@@ -194,13 +206,19 @@ def human_message(response: HttpResponse) -> str:
 
 
 def check(response: HttpResponse) -> HttpResponse:
-    """No 500; and a 4xx to anything but HEAD explains itself in words."""
+    """No 500; the security policy on every answer; and a 4xx to anything but HEAD explains itself in words."""
     method = str(response.request["REQUEST_METHOD"]).upper()
     if response.status_code >= 500:
         raise ServerError(f"{response.status_code} for {describe(response.request)}")
+    assert "Content-Security-Policy" in response, (response.status_code, describe(response.request))
     if 400 <= response.status_code < 500 and method != "HEAD":
         message = human_message(response)
-        assert len(message.split()) >= 5, (response.status_code, describe(response.request), response.content[:300])
+        # Five words, or (in Chinese, written without spaces) ten characters.
+        assert len(message.split()) >= 5 or (len(message) >= 10 and not message.isascii()), (
+            response.status_code,
+            describe(response.request),
+            response.content[:300],
+        )
     return response
 
 
@@ -284,7 +302,8 @@ def clean_answer_of(question_id: str, values: list[str]) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------
 
 # A charset that names a codec which is not a text encoding (or cannot decode with errors="replace")
-# crashes Django itself; see the xfail tests at the end. The broad tests use only the others.
+# makes Django fail while it builds the request, before the test client's handler: only the WSGI entry
+# point (sections 8 and 9) can refuse it. The broad tests use only the others.
 CRASHING_CHARSETS = ["rot13", "base64", "hex", "zlib", "bz2", "uu", "quopri", "idna"]
 SAFE_CHARSETS = ["utf-8", "UTF-8", "latin-1", "iso-8859-1", "ascii", "cp1252", "utf-16", "utf-32", "shift_jis"]
 UNKNOWN_CHARSETS = ["bogus", "", "utf-9", "x" * 300, '"utf-8"', "utf-8; charset=latin-1"]
@@ -838,13 +857,13 @@ def test_a_missing_or_wrong_csrf_token_is_refused_with_a_message_and_keeps_the_a
 
 
 @pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
-def test_a_body_over_the_limit_gets_400_with_a_message_and_keeps_the_answers(published_rules, encoding):
+def test_a_body_over_the_limit_gets_413_with_a_message_and_keeps_the_answers(published_rules, encoding):
     client = client_in_state("before", "age_group", published_rules)
     before = stored_answers(client)
     body, content_type = encode_form({"age_group": "18_to_64", "padding": "x" * (70 * 1024)}, encoding)
     assert len(body) > 70 * 1024
     response = check(client.generic("POST", "/check/question/age_group/", body, content_type))
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "too large" in human_message(response)
     assert stored_answers(client) == before
 
@@ -862,17 +881,38 @@ def test_more_than_200_fields_get_400_with_a_message_and_keep_the_answers(publis
 
 
 # ---------------------------------------------------------------------------------------------
-# 8. Known failures, kept with their exact inputs
+# 8. Requests Django cannot build, through the production WSGI entry point, with their exact inputs
 # ---------------------------------------------------------------------------------------------
 
 
-def call_wsgi(method: str, path: str, *, query: str, content_type: str, body: bytes = b"") -> tuple[int, str]:
+@contextmanager
+def keeping_the_test_connection() -> Iterator[None]:
+    """As Django's test client does: the request's start and end must not close the database connection
+    that holds the test's transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def wsgi_answer(
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    content_type: str = "",
+    body: bytes = b"",
+    environ: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, str], str]:
     """One request through the production WSGI entry point (ruxguide.wsgi), as gunicorn makes it."""
     from ruxguide.wsgi import application
 
-    environ: dict[str, Any] = {}
-    setup_testing_defaults(environ)
-    environ.update(
+    request: dict[str, Any] = {}
+    setup_testing_defaults(request)
+    request.update(
         {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
@@ -882,15 +922,32 @@ def call_wsgi(method: str, path: str, *, query: str, content_type: str, body: by
             "wsgi.input": io.BytesIO(body),
         }
     )
-    statuses: list[str] = []
+    request.update(environ or {})
+    request = {key: value for key, value in request.items() if value is not None}
+    started: list[tuple[str, list[tuple[str, str]]]] = []
     TALLY.requests += 1
-    chunks = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
-    text = b"".join(chunks).decode("utf-8", "replace")
-    if hasattr(chunks, "close"):
-        chunks.close()
-    code = int(statuses[0].split()[0])
+    with keeping_the_test_connection():
+        try:
+            chunks = application(request, lambda status, headers, exc_info=None: started.append((status, headers)))
+            content = b"".join(chunks)
+            if ("Content-Encoding", "gzip") in started[0][1]:
+                content = gzip.decompress(content)
+            text = content.decode("utf-8", "replace")
+            if hasattr(chunks, "close"):
+                chunks.close()
+        except Exception:
+            # Raised out of Django altogether: gunicorn answers 500.
+            TALLY.record_error(request, traceback.format_exc())
+            raise
+    status, headers = started[0]
+    code = int(status.split()[0])
     if code >= 500:
-        TALLY.record_error({"PATH_INFO": path, "QUERY_STRING": query, "CONTENT_TYPE": content_type}, text[:500])
+        TALLY.record_error(request, text[:500])
+    return code, dict(headers), text
+
+
+def call_wsgi(method: str, path: str, *, query: str, content_type: str, body: bytes = b"") -> tuple[int, str]:
+    code, _, text = wsgi_answer(method, path, query=query, content_type=content_type, body=body)
     return code, text
 
 
@@ -904,7 +961,7 @@ def call_wsgi(method: str, path: str, *, query: str, content_type: str, body: by
 def test_a_query_string_with_a_charset_that_is_not_a_text_encoding_gets_400(published_rules, path, charset, query):
     status, page = call_wsgi("GET", path, query=query, content_type=f"text/plain; charset={charset}")
     assert status == 400
-    assert "We could not read that request" in page
+    assert "We could not use that request" in page
 
 
 @settings(max_examples=10, **FAST)
@@ -941,3 +998,344 @@ def test_a_405_explains_itself_in_words(published_rules):
             response = client.generic(method, path)
             assert response.status_code == 405
             assert human_message(response), f"{method} {path}: 405 with body {response.content!r}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Every charset, random multipart bodies, methods and header shapes, through the WSGI entry point
+# ---------------------------------------------------------------------------------------------
+
+# Every name Python's codec registry answers to here, and some it does not (mbcs is Windows only).
+CODEC_NAMES = sorted(
+    set(aliases) | set(aliases.values()) | {module.name for module in pkgutil.iter_modules(encodings.__path__)}
+)
+FORM = "application/x-www-form-urlencoded"
+OWN_PAGES = {400, 403, 404, 405, 409, 411, 413}
+# A CSRF cookie and the same secret as the header token: the CSRF check passes, after reading the form.
+CSRF_SECRET = "hostile0" * 4
+CSRF = {"HTTP_X_CSRFTOKEN": CSRF_SECRET}
+PAGE_METHODS = {
+    "/": {"GET", "HEAD"},
+    "/check/": {"GET", "HEAD"},
+    "/check/answers/": {"GET", "HEAD"},
+    "/check/result/": {"GET", "HEAD"},
+    "/check/result/print/": {"GET", "HEAD"},
+    "/check/clear/": {"GET", "HEAD", "POST"},
+    "/about-the-cream/": {"GET", "HEAD"},
+    "/language/": {"POST"},
+    **{path: {"GET", "HEAD", "POST"} for path in QUESTION_PATHS},
+}
+
+
+def known_codec(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+def visit_cookie(question_id: str | None) -> str:
+    """A Cookie header with a visit up to `question_id` and a CSRF cookie, as a browser mid-check sends it."""
+    store = SessionStore()
+    store.update({SESSION_KEY: {"version": current_ruleset().version, "answers": answers_before(question_id)}})
+    store.save()
+    return (
+        f"{django_settings.RUXGUIDE_PATIENT_SESSION_COOKIE_NAME}={store.session_key}; "
+        f"{django_settings.CSRF_COOKIE_NAME}={CSRF_SECRET}"
+    )
+
+
+def check_answer(method: str, answer: tuple[int, dict[str, str], str], request: str) -> int:
+    """A redirect, a page, or one of the app's own refusals in words; never a 500; always the security policy."""
+    status, headers, page = answer
+    if status >= 500:
+        raise ServerError(f"{status} for {request}")
+    assert "Content-Security-Policy" in headers, (status, request)
+    if status >= 400:
+        assert status in OWN_PAGES, (status, request)
+        # A problem page, or a question shown again with why its answer was refused.
+        assert method.upper() == "HEAD" or MESSAGE.search(page), (status, request, page[:300])
+    return status
+
+
+def charset_request(kind: str, charset: str) -> tuple[str, str, str, bytes]:
+    """A request naming `charset` for its form (or its address), with a valid answer to the age question."""
+    if kind == "urlencoded":
+        return "POST", f"{FORM}; charset={charset}", "change=1", b"age_group=18_to_64"
+    if kind == "multipart":
+        body = encode_multipart(BOUNDARY, {"age_group": "18_to_64", "extra": "caf\u00e9"})
+        return "POST", f"{MULTIPART_CONTENT}; charset={charset}", "change=1", body
+    if kind == "text":
+        return "POST", f"text/plain; charset={charset}", "change=1", b"age_group=18_to_64"
+    return "GET", f"text/plain; charset={charset}", "change=1&a=%FF%FE&b=caf%C3%A9&c=\u00e9", b""
+
+
+@pytest.mark.parametrize("kind", ["urlencoded", "multipart", "text", "query"])
+def test_every_charset_python_knows_gets_a_page_of_ours_not_a_500(published_rules, kind):
+    path = "/check/question/age_group/"
+    cookie = visit_cookie("age_group")
+    for charset in CODEC_NAMES:
+        method, content_type, query, body = charset_request(kind, charset)
+        answer = wsgi_answer(
+            method, path, query=query, content_type=content_type, body=body, environ={"HTTP_COOKIE": cookie, **CSRF}
+        )
+        status = check_answer(method, answer, f"{kind} charset={charset!r}")
+        if kind == "urlencoded":
+            # Django reads a form in UTF-8 only: any other charset it knows is refused, an unknown one ignored.
+            expected = 400 if known_codec(charset) and charset.lower() != "utf-8" else 302
+            assert status == expected, (charset, status)
+
+
+charset_names = st.one_of(
+    st.sampled_from(CODEC_NAMES),
+    st.sampled_from(CODEC_NAMES).map(str.upper),
+    st.text(max_size=40),
+    st.text(alphabet=string.ascii_letters + string.digits + "-_.: ", max_size=20),
+    st.binary(max_size=20).map(lambda junk: junk.decode("latin-1")),
+)
+charset_params = st.one_of(
+    charset_names.map(lambda charset: f"charset={charset}"),
+    charset_names.map(lambda charset: f'charset="{charset}"'),
+    charset_names.map(lambda charset: f"charset*={charset}''utf-8"),
+    charset_names.map(lambda charset: f"charset*=utf-8''{quote(charset)}"),
+    st.tuples(charset_names, charset_names).map(lambda pair: f"charset={pair[0]}; charset={pair[1]}"),
+)
+
+
+@settings(max_examples=150, **FAST)
+@given(
+    kind=st.sampled_from([FORM, MULTIPART_CONTENT, "text/plain", "application/json", ""]),
+    param=charset_params,
+    method=st.sampled_from(["POST", "POST", "GET", "PUT"]),
+    path=st.sampled_from(["/check/question/age_group/", "/", "/check/clear/", "/language/"]),
+)
+@example(kind=FORM, param="charset*=bogus''utf-8", method="POST", path="/check/question/age_group/")
+@example(kind=FORM, param="charset=latin-1", method="POST", path="/check/question/age_group/")
+@example(kind="text/plain", param="charset=utf-8\x00", method="GET", path="/")
+def test_a_random_charset_gets_a_page_of_ours_not_a_500(published_rules, kind, param, method, path):
+    content_type = as_wsgi(f"{kind}; {param}")
+    body = encode_multipart(BOUNDARY, {"age_group": "18_to_64"}) if kind == MULTIPART_CONTENT else b"age_group=no"
+    answer = wsgi_answer(
+        method,
+        path,
+        query="change=1",
+        content_type=content_type,
+        body=body,
+        environ={"HTTP_COOKIE": visit_cookie("age_group"), **CSRF},
+    )
+    check_answer(method, answer, f"{method} {path} Content-Type={content_type!r}")
+
+
+boundaries = st.one_of(
+    st.just("B"),
+    st.text(alphabet=string.ascii_letters + string.digits + "'()+_,-./:=? ", min_size=1, max_size=70),
+    st.text(max_size=80).map(as_wsgi),
+    st.just(""),
+    st.integers(71, 3_000).map(lambda size: "b" * size),
+)
+part_headers = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                b'Content-Disposition: form-data; name="age_group"',
+                b'Content-Disposition: form-data; name="age_group"; filename="answer.txt"',
+                b"Content-Disposition: form-data; name*=utf-8''age%5Fgroup",
+                b"Content-Disposition: form-data; name=\"x\"; filename*=bogus''x.txt",
+                b"Content-Disposition: form-data; name=\"x\"; filename*=utf-8''%FF%FE.txt",
+                b'Content-Disposition: form-data; name="x"; filename="../../etc/passwd"',
+                b"Content-Disposition: form-data",
+                b"Content-Disposition: attachment; name=age_group",
+                b"Content-Disposition:",
+                b"Content-Type: text/plain; charset=rot13",
+                b"Content-Type: text/plain; charset=utf-16",
+                b"Content-Type: application/octet-stream",
+                b"Content-Transfer-Encoding: base64",
+                b"Content-Transfer-Encoding: quoted-printable",
+                b"Content-Transfer-Encoding: x-junk",
+                b"no colon at all",
+                b": no name",
+                b"X-\xff\xfe: \xc3\x28",
+            ]
+        ),
+        st.integers(100, 12_000).map(lambda size: b'Content-Disposition: form-data; name="' + b"n" * size + b'"'),
+        st.integers(100, 12_000).map(lambda size: b"X-Long: " + b"v" * size),
+        st.binary(max_size=80).filter(lambda junk: b"\r\n" not in junk),
+    ),
+    max_size=5,
+)
+part_values = st.one_of(
+    st.sampled_from([b"no", b"18_to_64", b"bm8=", b"=FF=FE", b"!!!not base64!!!", b""]),
+    st.binary(max_size=300),
+    st.integers(1_000, 60_000).map(lambda size: b"\xff" * size),
+)
+
+
+@st.composite
+def multipart_requests(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A multipart body, often broken, and the Content-Type that claims to describe it."""
+    boundary = draw(boundaries)
+    declared = draw(
+        st.one_of(
+            st.just(f"boundary={boundary}"),
+            st.just(f'boundary="{boundary}"'),
+            st.just(""),
+            boundaries.map(lambda other: f"boundary={boundary}; boundary={other}"),
+            boundaries.map(lambda other: f"boundary={other}"),
+        )
+    )
+    extra = draw(st.sampled_from(["", "; charset=utf-8", "; charset=latin-1", "; charset=utf-16", "; charset=rot13"]))
+    content_type = "multipart/form-data" + (f"; {declared}" if declared else "") + extra
+    delimiter = b"--" + boundary.encode("latin-1")
+    body = b""
+    for headers, value in draw(st.lists(st.tuples(part_headers, part_values), max_size=5)):
+        body += delimiter + b"\r\n" + b"".join(header + b"\r\n" for header in headers) + b"\r\n" + value + b"\r\n"
+    body += draw(st.sampled_from([delimiter + b"--\r\n", delimiter + b"--", delimiter, b"", delimiter + b"\r\n"]))
+    if draw(st.booleans()):
+        body = body[: draw(st.integers(0, len(body)))]  # the connection dropped
+    return content_type, body
+
+
+@settings(max_examples=200, **FAST)
+@given(request=multipart_requests(), question_id=st.sampled_from(["age_group", "other_medicines", "urgent_symptoms"]))
+@example(
+    request=("multipart/form-data; boundary=B", b'--B\r\nContent-Disposition: form-data; name="age_group"\r\n\r\nno'),
+    question_id="age_group",
+)
+@example(
+    request=(
+        "multipart/form-data; boundary=B",
+        b"--B\r\nContent-Disposition: form-data; name=\"x\"; filename*=bogus''x.txt\r\n\r\nno\r\n--B--\r\n",
+    ),
+    question_id="age_group",
+)
+def test_a_random_multipart_body_gets_a_page_of_ours_not_a_500(published_rules, request, question_id):
+    content_type, body = request
+    path = f"/check/question/{question_id}/"
+    answer = wsgi_answer(
+        "POST",
+        path,
+        content_type=as_wsgi(content_type) if not content_type.isascii() else content_type,
+        body=body,
+        environ={"HTTP_COOKIE": visit_cookie(question_id), **CSRF},
+    )
+    check_answer("POST", answer, f"POST {path} Content-Type={content_type!r} body={body[:200]!r}")
+
+
+method_tokens = st.one_of(
+    st.sampled_from([*METHODS, "CONNECT", "LINK", "MKCOL", "QUERY", "post", "Put", "delete"]),
+    st.text(alphabet=string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~", min_size=1, max_size=12),
+)
+patient_paths = st.one_of(
+    st.sampled_from(sorted(PAGE_METHODS)),
+    st.sampled_from(sorted(PAGE_METHODS)).map(lambda path: "/zh-hans" + path),
+    st.sampled_from(sorted(PAGE_METHODS)).map(lambda path: "/preview" + path),
+)
+
+
+@settings(max_examples=250, **FAST)
+@given(method=method_tokens, path=patient_paths, with_token=st.booleans(), headers=htmx_headers)
+@example(method="PUT", path="/check/question/age_group/", with_token=False, headers={})
+@example(method="FOO", path="/", with_token=True, headers={})
+@example(method="OPTIONS", path="/language/", with_token=False, headers={})
+@example(method="PATCH", path="/preview/check/", with_token=False, headers={})
+def test_a_random_method_on_a_patient_page_gets_405_with_what_it_takes(
+    published_rules, method, path, with_token, headers
+):
+    client = HostileClient(enforce_csrf_checks=True)
+    sign_session(client, {SESSION_KEY: {"version": published_rules.version, "answers": answers_before("age_group")}})
+    if with_token:
+        client.cookies[django_settings.CSRF_COOKIE_NAME] = CSRF_SECRET
+        headers = {**headers, "X-CSRFToken": CSRF_SECRET}
+    response = check(client.generic(method, path, b"age_group=18_to_64", FORM, headers=headers))
+    allowed = PAGE_METHODS[path.removeprefix("/zh-hans").removeprefix("/preview")]
+    if method.upper() in allowed:
+        assert response.status_code != 405, (method, path)
+        return
+    assert response.status_code == 405, (method, path, response.status_code)
+    assert set(response["Allow"].split(", ")) == allowed
+    assert "data-problem" in response.content.decode() or method.upper() == "HEAD"
+
+
+header_names = st.one_of(
+    st.sampled_from(
+        [
+            "HOST",
+            "COOKIE",
+            "ACCEPT_LANGUAGE",
+            "ACCEPT_ENCODING",
+            "TRANSFER_ENCODING",
+            "X_FORWARDED_FOR",
+            "X_FORWARDED_PROTO",
+            "X_FORWARDED_HOST",
+            "ORIGIN",
+            "REFERER",
+            "X_CSRFTOKEN",
+            "HX_REQUEST",
+            "HX_CURRENT_URL",
+            "HX_TARGET",
+            "HX_HISTORY_RESTORE_REQUEST",
+            "IF_NONE_MATCH",
+            "IF_MODIFIED_SINCE",
+            "RANGE",
+            "AUTHORIZATION",
+            "USER_AGENT",
+            "CONTENT_LENGTH",
+            "CONTENT_TYPE",
+        ]
+    ),
+    st.text(alphabet=string.ascii_uppercase + string.digits + "_", min_size=1, max_size=20),
+)
+header_values = st.one_of(
+    latin1_text,
+    st.text(max_size=60).map(as_wsgi),
+    st.integers(1_000, 20_000).map(lambda size: "a" * size),
+    st.sampled_from(["", " ", ",", ";", "=", "*", "chunked", "gzip, chunked", "null", "https", "http, https", "0"]),
+)
+# Django cannot split a Content-Type longer than 10,000 characters.
+long_content_types = st.integers(9_000, 12_000).map(lambda size: "text/plain; a=" + "a" * size)
+content_lengths = st.one_of(
+    st.none(),
+    st.sampled_from(["", "-1", "abc", "1e3", " 12 ", "9" * 30, "0", "+5", "1_0", "12, 12", "\u00b2"]),
+    st.integers(0, 200_000).map(str),
+)
+
+
+@settings(max_examples=200, **FAST)
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "PUT", "OPTIONS"]),
+    path=st.one_of(patient_paths, any_path),
+    headers=st.dictionaries(header_names.map(lambda name: f"HTTP_{name}"), header_values, max_size=6),
+    content_type=st.one_of(content_types, latin1_text, long_content_types),
+    content_length=content_lengths,
+    body=st.one_of(st.just(b"age_group=18_to_64"), st.binary(max_size=500)),
+    with_visit=st.booleans(),
+)
+@example(
+    method="POST",
+    path="/check/question/age_group/",
+    headers={"HTTP_HOST": "evil.example", "HTTP_ORIGIN": "https://evil.example"},
+    content_type=FORM,
+    content_length=None,
+    body=b"age_group=18_to_64",
+    with_visit=True,
+)
+@example(
+    method="POST",
+    path="/check/question/age_group/",
+    headers={"HTTP_TRANSFER_ENCODING": "chunked"},
+    content_type=FORM,
+    content_length="",
+    body=b"age_group=18_to_64",
+    with_visit=True,
+)
+def test_random_header_shapes_get_a_page_of_ours_not_a_500(
+    published_rules, method, path, headers, content_type, content_length, body, with_visit
+):
+    environ: dict[str, Any] = {**headers, "CONTENT_TYPE": content_type}
+    # The WSGI server hands Content-Type and Content-Length over without the HTTP_ prefix.
+    environ.pop("HTTP_CONTENT_TYPE", None)
+    environ["CONTENT_LENGTH"] = environ.pop("HTTP_CONTENT_LENGTH", content_length)
+    if with_visit and "HTTP_COOKIE" not in environ:
+        environ.update({"HTTP_COOKIE": visit_cookie("age_group"), **CSRF})
+    answer = wsgi_answer(method, path, body=body, environ=environ)
+    check_answer(method, answer, f"{method} {path} {environ!r}"[:600])

@@ -533,10 +533,10 @@ def test_it_tells_about_updated_questions_once_even_after_a_redirect(client, pub
     assert "updated the questions" not in text(client.get(response["Location"]))
 
 
-def test_it_refuses_an_oversized_body_with_400(client, published_rules):
+def test_it_refuses_an_oversized_body_with_413(client, published_rules):
     answer(client, EARLY_ADULT_STEPS[:2])
     response = client.post(question_url("age_group"), {"age_group": "x" * 200_000})
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert stored_answers(client) == expected_answers(EARLY_ADULT_STEPS[:2])
 
 
