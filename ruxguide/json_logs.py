@@ -22,6 +22,8 @@ class JsonFormatter(logging.Formatter):
         for name in KEPT_FIELDS:
             if hasattr(record, name):
                 line[name] = getattr(record, name)
-        if record.exc_info:
+        # A request Django refuses (a Host not allowed, a bad CSRF token) is the client's doing: its
+        # traceback says nothing, and would let anyone fill the log at a kilobyte a request.
+        if record.exc_info and not record.name.startswith("django.security."):
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

@@ -40,6 +40,22 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class HeadWithoutBodyMiddleware:
+    """A HEAD answer keeps its headers (Content-Length too) and drops its body, as HTTP says.
+
+    Django's handler sends the body GET would get; gunicorn drops it, and logs a warning each time.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method == "HEAD" and not response.streaming:
+            response.content = b""
+        return response
+
+
 class RequestLogMiddleware:
     """One structured line per request: method, path, status, time. Never the query, body or cookies.
 

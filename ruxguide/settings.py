@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ruxguide.middleware.RequestLogMiddleware",
+    "ruxguide.middleware.HeadWithoutBodyMiddleware",
     # Pages are compressed too (static files are pre-compressed by WhiteNoise). Django pads gzip
     # output at random against BREACH, and CSRF tokens are masked per response.
     "django.middleware.gzip.GZipMiddleware",

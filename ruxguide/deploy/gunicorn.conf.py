@@ -9,8 +9,15 @@ import os
 bind = [os.environ.get("GUNICORN_BIND", "unix:/run/ruxguide/gunicorn.sock")]
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # Sync workers are safe only because nginx buffers whole requests and responses: a slow client
-# holds an nginx connection, never a worker.
-worker_class = "sync"
+# holds an nginx connection, never a worker. This one answers a request gunicorn cannot parse with
+# the app's own page rather than gunicorn's bare one (ruxguide/gunicorn_worker.py).
+worker_class = "ruxguide.gunicorn_worker.AppPagesSyncWorker"
+# nginx refuses a request line or header over 8 KB first (its own page); gunicorn takes up to that.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 32768
+# No control socket: its one path per user would be shared by every server started on the machine.
+control_socket_disable = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 # Workers are replaced now and then, so no slow leak can grow without bound.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +105,37 @@ def test_a_gunicorn_error_with_a_traceback_is_one_json_line(capsys: pytest.Captu
     line = json.loads(lines[0])
     assert line["logger"] == "gunicorn.error" and line["level"] == "ERROR"
     assert "Traceback" in line["error"] and "RuntimeError: worker failed\nacross two lines" in line["error"]
+
+
+def raw_request(port: int, request: bytes) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"get /check/?secret=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # a method gunicorn refuses
+        b"GET /check/?secret=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Junk: a\x01b\r\n\r\n",  # a control byte
+        b"GET /\xc3\xa9t\xc3\xa9?secret=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # raw non-ASCII address
+    ],
+    ids=["lowercase method", "control byte in a header", "raw non-ascii address"],
+)
+def test_a_request_gunicorn_cannot_parse_gets_the_apps_400_page_and_logs_no_query(
+    tmp_path: Path, request_bytes: bytes
+) -> None:
+    with deployed_gunicorn(tmp_path) as (port, process):
+        answer = raw_request(port, request_bytes)
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400 ")
+    assert "Content-Security-Policy: default-src 'none'" in head and "X-Content-Type-Options: nosniff" in head
+    assert "We could not use that request" in body and "Warning signs: get medical help now" in body
+    assert process.stdout is not None
+    logged = process.stdout.read()
+    assert "secret" not in logged
+    for line in logged.splitlines():
+        json.loads(line)

@@ -513,3 +513,16 @@ def test_a_post_with_its_token_still_answers_a_question(published_rules: RuleSet
     )
     assert response.status_code == 302
     assert stored_answers(client) == {"urgent_symptoms": ["no"]}
+
+
+def test_a_head_answer_keeps_its_headers_and_drops_its_body() -> None:
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from ruxguide.middleware import HeadWithoutBodyMiddleware
+
+    page = HttpResponse(b"<p>the page</p>", headers={"Content-Length": "15"})
+    answer = HeadWithoutBodyMiddleware(lambda request: page)(RequestFactory().head("/"))
+    assert answer.content == b"" and answer["Content-Length"] == "15"
+    kept = HeadWithoutBodyMiddleware(lambda request: HttpResponse(b"<p>the page</p>"))(RequestFactory().get("/"))
+    assert kept.content == b"<p>the page</p>"

@@ -17,11 +17,11 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 # nginx's status -> our template (ruxguide/deploy/nginx/ruxguide.conf.template names the files).
-EDGE_PAGES = {"400": "400.html", "413": "413.html", "429": "429.html", "500": "500.html"}
+EDGE_PAGES = {status: f"{status}.html" for status in ("400", "404", "405", "413", "429", "500")}
 
 
 class Command(BaseCommand):
-    help = "Write nginx's own error pages (400, 413, 429, 5xx), in every language, into DIR/<language>/."
+    help = "Write nginx's own error pages (400, 404, 405, 413, 429, 5xx), in every language, into DIR/<language>/."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directory", type=Path)
