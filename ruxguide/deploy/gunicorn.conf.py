@@ -30,6 +30,6 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "")
 
 # JSON lines with the same fields as Django's (ruxguide/gunicorn_logs.py): no address, query or agent.
 logger_class = "ruxguide.gunicorn_logs.JsonLinesLogger"
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -230,7 +230,9 @@ def edge_env(database_url: str, run_dir: Path) -> dict[str, str]:
     }
 
 
-def start_edge(env: dict[str, str], serve_dir: Path, *, workers: int = 2, timeout: float = 30) -> EdgeServer:
+def start_edge(
+    env: dict[str, str], serve_dir: Path, *, workers: int = 2, timeout: float = 30, access_log: str = "/dev/stdout"
+) -> EdgeServer:
     port = free_port()
     process = subprocess.Popen(
         [
@@ -240,6 +242,7 @@ def start_edge(env: dict[str, str], serve_dir: Path, *, workers: int = 2, timeou
             f"SERVE_HOST_PORT=127.0.0.1:{port}",
             f"SERVE_DIR={serve_dir}",
             f"WORKERS={workers}",
+            f"SERVE_ACCESS_LOG={access_log}",
         ],
         cwd=PROJECT,
         env=env,

@@ -37,27 +37,40 @@ def test_the_benchmark_runs_one_short_iteration_and_reports_every_figure(tmp_pat
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads(output.read_text())
-    assert set(report["load"]) == {
-        "static file (WhiteNoise)",
+    pages = {
+        "static file",
         "bare Django view",
         "start page",
+        "education page",
         "question step (htmx POST)",
+        "check your answers",
         "result page (16 rules fired)",
+        "printable result",
     }
-    bare = report["load"]["bare Django view"]
-    for name, figures in report["load"].items():
-        assert figures["rps"] > 0, name
-        assert 0 < figures["p50_ms"] <= figures["p99_ms"], name
-        assert figures["non_2xx_3xx"] == 0, name
-        assert f"{name:34} {figures['rps']:>9.1f}" in result.stdout, name
-    # The yardstick is not a result; every page is a finite, positive share of it, as reported.
-    assert "ratio_to_bare" not in bare
-    for name, figures in report["load"].items():
-        if name != "bare Django view":
-            ratio = figures["ratio_to_bare"]
-            assert math.isfinite(ratio) and ratio > 0, name
-            assert ratio == round(figures["rps"] / bare["rps"], 3), name
-    assert set(report["queries"]) == {"question step GET", "question step POST (htmx)", "result page"}
+    for table in ("load", "load_through_nginx"):
+        assert set(report[table]) == pages, table
+        bare = report[table]["bare Django view"]
+        for name, figures in report[table].items():
+            assert figures["rps"] > 0, (table, name)
+            assert 0 < figures["p50_ms"] <= figures["p99_ms"], (table, name)
+            assert figures["non_2xx_3xx"] == 0, (table, name)
+            assert f"{name:34} {figures['rps']:>9.1f}" in result.stdout, (table, name)
+        # The yardstick is not a result; every page is a finite, positive share of it, as reported.
+        assert "ratio_to_bare" not in bare
+        for name, figures in report[table].items():
+            if name != "bare Django view":
+                ratio = figures["ratio_to_bare"]
+                assert math.isfinite(ratio) and ratio > 0, (table, name)
+                assert ratio == round(figures["rps"] / bare["rps"], 3), (table, name)
+    assert set(report["queries"]) == {
+        "question step GET",
+        "question step POST (htmx)",
+        "start page",
+        "education page",
+        "check your answers",
+        "result page",
+        "printable result",
+    }
     for name, count in report["queries"].items():
         assert type(count) is int and count >= 0, name
     printed = re.search(r"^SQL queries \(warm\): (.*)$", result.stdout, re.MULTILINE)
@@ -76,7 +89,11 @@ def test_the_benchmark_runs_one_short_iteration_and_reports_every_figure(tmp_pat
     assert all(math.isfinite(t) and t > 0 for t in timings.values())
     assert set(report["engine"]["ratios"]) == {"300/30"}
     assert math.isfinite(report["engine"]["ratios"]["300/30"]) and report["engine"]["ratios"]["300/30"] > 0
-    step_target = report["targets"]["question step >= 0.7x bare view"]
+    step_target = report["targets"]["question step (htmx POST) >= 0.7x bare view"]
     assert step_target["value"] == report["load"]["question step (htmx POST)"]["ratio_to_bare"]
     assert all(isinstance(target["met"], bool) for target in report["targets"].values())
     assert "Targets:" in result.stdout
+    for name, target in report["targets"].items():
+        assert f"{'met ' if target['met'] else 'MISSED'}  {name}: " in result.stdout, name
+    assert set(report["admin"]) == {"1x rules", "10x rules"}
+    assert report["admin"]["10x rules"]["rules"] == 10 * report["admin"]["1x rules"]["rules"]
