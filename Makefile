@@ -88,10 +88,15 @@ serve: setup var/secret_key var/tls/cert.pem
 	@$(MAKE) --no-print-directory serve-edge
 
 # The serving processes alone, over whatever database DATABASE_URL names: `make serve` after its
-# set-up, and the tests that start the real thing on their own port and folder.
+# set-up, and the tests that start the real thing on their own port and folder. nginx's workers run
+# as whoever runs make (root in CI): they read the project's files, which may sit in a private
+# folder (a CI clone under a 0700 mktemp), and listen on loopback only. A real deployment uses
+# Debian's nginx.conf, whose workers run as www-data (README, "Deploying").
 SERVE_DIR ?= var/serve
 SERVE_TLS_CERT ?= var/tls/cert.pem
 SERVE_TLS_KEY ?= var/tls/key.pem
+# nginx's JSON access lines go to the terminal; the benchmark sends them to /dev/null.
+SERVE_ACCESS_LOG ?= /dev/stdout
 DEPLOY := ruxguide/deploy
 serve-edge: nginx-installed
 	@set -euo pipefail; \
@@ -100,10 +105,10 @@ serve-edge: nginx-installed
 	export DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"; \
 	export DJANGO_BEHIND_TLS_PROXY=true GUNICORN_BIND="unix:$$dir/gunicorn.sock" GUNICORN_WORKERS="$(WORKERS)"; \
 	$(PY) manage.py write_edge_pages "$$dir/edge" >/dev/null; \
-	user_line=""; [ "$$(id -u)" = 0 ] && user_line="user nobody nogroup;"; \
+	user_line=""; [ "$$(id -u)" = 0 ] && user_line="user root root;"; \
 	sed -e "s|@@APP_SERVERS@@|server unix:$$dir/gunicorn.sock;|" -e "s|@@LISTEN@@|$(SERVE_HOST_PORT)|" \
 		-e "s|@@SERVER_NAME@@|localhost 127.0.0.1|" -e "s|@@TLS_CERT@@|$(abspath $(SERVE_TLS_CERT))|" \
-		-e "s|@@TLS_KEY@@|$(abspath $(SERVE_TLS_KEY))|" -e "s|@@ACCESS_LOG@@|/dev/stdout|" \
+		-e "s|@@TLS_KEY@@|$(abspath $(SERVE_TLS_KEY))|" -e "s|@@ACCESS_LOG@@|$(SERVE_ACCESS_LOG)|" \
 		-e "s|@@EDGE_PAGES@@|$$dir/edge|" -e "s|@@STATIC_ROOT@@|$(CURDIR)/var/staticfiles|" \
 		-e "s|@@DEPLOY_DIR@@|$(CURDIR)/$(DEPLOY)|" $(DEPLOY)/nginx/ruxguide.conf.template > "$$dir/ruxguide.conf"; \
 	sed -e "s|@@SERVE_DIR@@|$$dir|g" -e "s|@@USER_LINE@@|$$user_line|" $(DEPLOY)/nginx/local.conf.template > "$$dir/nginx.conf"; \

@@ -91,7 +91,7 @@ def main() -> int:
             memory = worker_memory_mb(master.pid)
         # The same requests through nginx as `make serve` runs it (TLS, buffering, static files).
         prepare_project()
-        serve_dir = Path(tempfile.mkdtemp(prefix="ruxguide-bench-edge-"))  # nginx's workers must enter it
+        serve_dir = Path(tempfile.mkdtemp(prefix="ruxguide-bench-edge-"))  # short: the unix socket lives in it
         try:
             # Access lines are written as in production, to /dev/null: read back, they would cost
             # this process (on the same two cores) more than they cost nginx and gunicorn.

@@ -293,8 +293,8 @@ def edge_server(tmp_path: Path, *, workers: int = 2) -> Iterator[EdgeServer]:
         env = edge_env(database_url, tmp_path / "run")
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "ensure_default_rules")
-        # Run as root, nginx's workers run as nobody, who cannot enter pytest's private tmp_path
-        # (/tmp/pytest-of-root is 0700): the serve folder lives directly under /tmp instead.
+        # A short path directly under /tmp: gunicorn's unix socket lives in it, and a socket's
+        # path must fit in 108 bytes, which pytest's tmp_path for a long test name may not.
         serve_dir = Path(tempfile.mkdtemp(prefix="ruxguide-edge-"))
         try:
             server = start_edge(env, serve_dir, workers=workers)
