@@ -18,7 +18,7 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run serve serve-edge nginx-installed observatory bench test test-fast test-postgres lint messages setup clean
+.PHONY: help run serve serve-edge nginx-installed observatory lighthouse bench test test-fast test-postgres lint messages setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
@@ -26,6 +26,7 @@ help:
 	@echo "make test-fast  the suite without the browser and slow tests (no Chromium), for the edit loop"
 	@echo "make serve  production shape: nginx (TLS) in front of gunicorn, https://$(SERVE_HOST_PORT)"
 	@echo "make test-postgres  the whole suite against a private PostgreSQL cluster"
+	@echo "make lighthouse  Lighthouse performance, accessibility, best practices of make serve (all 100)"
 	@echo "make bench  the patient flow under load, as ratios to a bare view and a static file"
 	@echo "make lint   ruff (check and format), mypy --strict and the missing-migrations check"
 	@echo "make messages  update the Chinese interface catalogue after changing strings (needs gettext)"
@@ -134,6 +135,10 @@ bench: setup
 # Grade the security headers of `make serve` with the MDN HTTP Observatory (installs it from npm).
 observatory: setup
 	.ci/observatory
+
+# Lighthouse (mobile, its defaults) on four patient pages of `make serve`; fails under 100 (installs it from npm).
+lighthouse: setup
+	.ci/lighthouse
 
 # The whole suite again, against a private PostgreSQL cluster that lives only for this run.
 test-postgres: $(INSTALLED)
