@@ -31,8 +31,7 @@ class Level(TextChoices):
     @property
     def severity(self) -> int:
         """Higher is more severe."""
-        members = list(type(self))
-        return len(members) - members.index(self)
+        return _SEVERITY[self]
 
     def __lt__(self, other: object) -> bool:
         if isinstance(other, Level):
@@ -54,6 +53,9 @@ class Level(TextChoices):
             return self.severity >= other.severity
         return NotImplemented
 
+
+# Worked out once: every result sorts its fired rules by it.
+_SEVERITY = {level: len(Level) - number for number, level in enumerate(Level)}
 
 NO_CAUTION = "none"
 
@@ -92,13 +94,21 @@ class Question:
     show_when: tuple[AnswerIn, ...] = ()
     # Texts shown in English because the page's language has no version of them yet.
     untranslated: frozenset[str] = frozenset()
+    # Every stored answer is checked against its question on every request: look options up, not along.
+    _options_by_id: dict[str, Option] = field(init=False, repr=False, compare=False)
+    _option_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Reversed, so a repeated identifier (which validation refuses) still finds its first option.
+        object.__setattr__(self, "_options_by_id", {option.id: option for option in reversed(self.options)})
+        object.__setattr__(self, "_option_ids", tuple(option.id for option in self.options))
 
     @property
     def option_ids(self) -> tuple[str, ...]:
-        return tuple(option.id for option in self.options)
+        return self._option_ids
 
     def option(self, option_id: str) -> Option | None:
-        return next((option for option in self.options if option.id == option_id), None)
+        return self._options_by_id.get(option_id)
 
 
 @dataclass(frozen=True)
@@ -300,6 +310,10 @@ def evaluate(ruleset: RuleSet, answers: Answers, *, where: Walk | None = None) -
 
 def clean_answer(question: Question, values: Sequence[object]) -> tuple[str, ...]:
     """Check one question's submitted values and return them in the question's option order."""
+    if len(values) == 1 and isinstance(values[0], str) and (only := question.option(values[0])) is not None:
+        # One known option, the usual answer (and every stored answer is checked on every request):
+        # none of the checks below can refuse it.
+        return (only.id,)
     if any(not isinstance(value, str) for value in values):
         raise AnswerError(f"Answers to {question.id!r} must be option identifiers.", reason=AnswerProblem.NOT_TEXT)
     chosen = [str(value) for value in values]

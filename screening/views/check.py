@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone, translation
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.vary import vary_on_headers
@@ -18,6 +20,8 @@ from ruxguide.guard import accepts
 from screening.engine import (
     HOW_TO_USE,
     AnswerError,
+    Level,
+    Outcome,
     Question,
     Rule,
     RuleSet,
@@ -27,6 +31,7 @@ from screening.engine import (
     evaluate,
     walk,
 )
+from screening.page_cache import Drawn
 from screening.views import problems
 from screening.views.language import same_page_in
 from screening.views.pages import (
@@ -35,6 +40,10 @@ from screening.views.pages import (
     PatientRequest,
     check_answers_url,
     continue_url,
+    fragment,
+    fragments,
+    in_preview,
+    piece,
     question_url,
     render_page,
     url,
@@ -188,21 +197,33 @@ def check_answers(request: PatientRequest) -> HttpResponse:
 def _check_answers_page(
     request: PatientRequest, *, push_url: str | None = None, changed: Question | None = None
 ) -> HttpResponse:
-    context = {"rows": _answer_rows(request), "changed": changed.id if changed else ""}
-    return render_page(request, "screening/check_answers.html", _("Check your answers"), context, push_url=push_url)
+    # The page around the answers is the same for everyone: kept, with the patient's rows put in.
+    context = {
+        "rows": Drawn(_answer_rows(request, "screening/check_answers.html#row", changed=changed)),
+        "changed": changed.id if changed else "",
+        "result_url": url(request, "result"),
+    }
+    title = _("Check your answers")
+    return render_page(request, "screening/check_answers.html", title, context, push_url=push_url, shared=True)
 
 
-def _answer_rows(request: PatientRequest) -> list[dict[str, Any]]:
+def _answer_rows(request: PatientRequest, template: str, *, changed: Question | None = None) -> SafeString:
+    """Each counted answer's row, one after another: each drawn once per question, answer and language."""
     answers = request.where.counted
-    return [
-        {
-            "question": q,
-            "options": [q.option(v) for v in answers[q.id]],
-            "change_url": question_url(request, q, change=True),
-        }
-        for q in request.where.shown
-        if q.id in answers
-    ]
+
+    def row(question: Question) -> tuple[Hashable, Callable[[], dict[str, Any]]]:
+        chosen = answers[question.id]
+        is_changed = question is changed
+
+        def context() -> dict[str, Any]:
+            options = [question.option(value) for value in chosen]
+            change_url = question_url(request, question, change=True)
+            return {"row": {"question": question, "options": options, "change_url": change_url, "changed": is_changed}}
+
+        return (question.id, chosen, is_changed), context
+
+    rows = [row(question) for question in request.where.shown if question.id in answers]
+    return SafeString("".join(fragments(request, template, rows)))
 
 
 @never_cache
@@ -215,45 +236,91 @@ def result(request: PatientRequest) -> HttpResponse:
 
 
 def _result_page(request: PatientRequest, *, push_url: str | None = None) -> HttpResponse:
-    context = _result_context(request)
-    return render_page(request, "screening/result.html", _("Your result"), context, push_url=push_url)
+    """The result, shared by everyone with the same outcome: every part named in its context is kept."""
+    template = "screening/result.html"
+    outcome, ended = _outcome(request)
 
+    def closing() -> dict[str, Any]:
+        return {
+            "how_to_use": request.ruleset.section(HOW_TO_USE),
+            "ended": ended is not None,
+            "print_url": url(request, "result_print"),
+            "education_url": url(request, "education"),
+            "check_answers_url": url(request, "check_answers"),
+        }
 
-def _result_context(request: PatientRequest) -> dict[str, Any]:
-    ruleset, where = request.ruleset, request.where
-    outcome = evaluate(ruleset, where.counted, where=where)
-    # The rule that ended the check leads the page (and the printout), so it is not repeated below.
-    by_level = [(level, [r for r in rules if r is not outcome.ended_by]) for level, rules in outcome.by_level()]
-    cautions = [
-        {"level": level, "rules": [{"rule": rule, "sources": _sources(ruleset, rule)} for rule in rules]}
-        for level, rules in by_level
-        if rules
-    ]
-    ended_at = where.ended_at
-    return {
-        "ruleset": ruleset,
-        "outcome": outcome,
-        "scenario_query": urlencode(
-            {
-                "answers": json.dumps({q: list(v) for q, v in where.counted.items()}),
-                "expected_overall": outcome.overall,
-                "expected_rules": ",".join(rule.id for rule in outcome.fired),
-            }
-        ),
-        "cautions": cautions,
+    mistake: Drawn | str = ""
+    if ended is not None:
+        question, answer = ended
+
+        def asked() -> dict[str, Any]:
+            change_url = question_url(request, question)
+            return {"question": question, "answer": _answer_text(question, answer), "change_url": change_url}
+
+        # "I answered this by mistake" reads the same for everyone who gave that answer.
+        mistake = piece(request, f"{template}#mistake", (question.id, answer), asked)
+
+    context = {
+        "overall": outcome.overall,
         "headline_level": outcome.fired[0].level if outcome.fired else None,
-        "how_to_use": ruleset.section(HOW_TO_USE),
-        "ended": (
-            {
-                "rule": outcome.ended_by,
-                "question": ended_at,
-                "answer": " / ".join(o.label for v in where.counted[ended_at.id] if (o := ended_at.option(v))),
-                "change_url": question_url(request, ended_at),
-            }
-            if outcome.ended_by is not None and ended_at is not None
-            else None
-        ),
+        "fired_count": len(outcome.fired),
+        "ended_rule": outcome.ended_by if ended else None,
+        "mistake": mistake,
+        "cautions": _cautions(request, template, outcome, ended=ended is not None),
+        "closing": piece(request, f"{template}#closing", ended is not None, closing),
+        # Only the preview offers to save the answers as a test patient.
+        "scenario_query": _scenario_query(request.where, outcome) if in_preview(request) else "",
     }
+    return render_page(request, template, _("Your result"), context, push_url=push_url, shared=True)
+
+
+def _outcome(request: PatientRequest) -> tuple[Outcome, tuple[Question, tuple[str, ...]] | None]:
+    """The fired rules, and the question and answer that ended the check (if one did)."""
+    where = request.where
+    outcome = evaluate(request.ruleset, where.counted, where=where)
+    ended_at = where.ended_at
+    if outcome.ended_by is None or ended_at is None:
+        return outcome, None
+    return outcome, (ended_at, where.counted[ended_at.id])
+
+
+def _answer_text(question: Question, answer: tuple[str, ...]) -> str:
+    return " / ".join(option.label for value in answer if (option := question.option(value)))
+
+
+def _cautions(request: PatientRequest, template: str, outcome: Outcome, *, ended: bool) -> Drawn:
+    """The cautions that apply, from `template`'s partials: kept for everyone with the same fired rules.
+
+    Each rule's own caution reads the same for every patient it fires for, so it is kept too.
+    """
+    ruleset = request.ruleset
+    # The rule that ended the check leads the page (and the printout), so it is not repeated below.
+    listed = [rule for rule in outcome.fired if rule is not outcome.ended_by]
+
+    def caution(rule: Rule) -> str:
+        def context() -> dict[str, Any]:
+            return {"rule": rule, "sources": _sources(ruleset, rule)}
+
+        return fragment(request, f"{template}#rule", rule.id, context)
+
+    def context() -> dict[str, Any]:
+        groups: dict[Level, list[str]] = {}
+        for rule in listed:  # most severe first, as evaluate() sorts them
+            groups.setdefault(rule.level, []).append(caution(rule))
+        return {"groups": [{"level": level, "rules": rules} for level, rules in groups.items()], "ended": ended}
+
+    return piece(request, f"{template}#cautions", (tuple(rule.id for rule in listed), ended), context)
+
+
+def _scenario_query(where: Walk, outcome: Outcome) -> str:
+    """The admin's "add test patient" form, filled in with these answers and what they lead to."""
+    return urlencode(
+        {
+            "answers": json.dumps({q: list(v) for q, v in where.counted.items()}),
+            "expected_overall": outcome.overall,
+            "expected_rules": ",".join(rule.id for rule in outcome.fired),
+        }
+    )
 
 
 def _sources(ruleset: RuleSet, rule: Rule) -> list[Source]:
@@ -267,8 +334,22 @@ def _sources(ruleset: RuleSet, rule: Rule) -> list[Source]:
 def result_print(request: PatientRequest) -> HttpResponse:
     """The personal result laid out for paper: date, version, every answer, room for notes."""
     _require_complete(request)
-    context = {**_result_context(request), "rows": _answer_rows(request), "printed_on": timezone.localdate()}
-    return render_page(request, "screening/result_print.html", _("Your result to print"), context)
+    template = "screening/result_print.html"
+    outcome, ended = _outcome(request)
+    # Shared by everyone with the same outcome on the same day, with the patient's answers put in.
+    context = {
+        "overall": outcome.overall,
+        "headline_level": outcome.fired[0].level if outcome.fired else None,
+        "version": request.ruleset.version,
+        "printed_on": timezone.localdate(),
+        "ended_rule": outcome.ended_by if ended else None,
+        "ended_question": ended[0] if ended else None,
+        "ended_answer": _answer_text(*ended) if ended else "",
+        "rows": Drawn(_answer_rows(request, f"{template}#row")),
+        "cautions": _cautions(request, template, outcome, ended=ended is not None),
+        "result_url": url(request, "result"),
+    }
+    return render_page(request, template, _("Your result to print"), context, shared=True, shows_messages=False)
 
 
 @never_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -31,20 +32,25 @@ LEAD_SECTIONS = (APPROVED_USES,)
 def education(request: HttpRequest) -> HttpResponse:
     """Everything patients should know before and while using the cream, from the live rule set."""
     ruleset = rules_for(request)
-    context = {
-        "ruleset": ruleset,
-        "published_on": datetime.fromisoformat(ruleset.published_at) if ruleset.published_at else None,
-        "levels": [
-            {"level": level, "heading": heading, "rules": [r for r in ruleset.rules if r.level == level]}
-            for level, heading in EDUCATION_HEADINGS.items()
-        ],
-        "documents": _documents(ruleset),
-        # The warning signs are on every page already (the layout's aside).
-        "lead_sections": [s for s in ruleset.sections if s.id in LEAD_SECTIONS],
-        "closing_sections": [s for s in ruleset.sections if s.id not in LEAD_SECTIONS and s.id != URGENT_SIGNS],
-    }
+
+    def context() -> dict[str, Any]:
+        return {
+            "ruleset": ruleset,
+            "published_on": datetime.fromisoformat(ruleset.published_at) if ruleset.published_at else None,
+            "levels": [
+                {"level": level, "heading": heading, "rules": [r for r in ruleset.rules if r.level == level]}
+                for level, heading in EDUCATION_HEADINGS.items()
+            ],
+            "documents": _documents(ruleset),
+            # The warning signs are on every page already (the layout's aside).
+            "lead_sections": [s for s in ruleset.sections if s.id in LEAD_SECTIONS],
+            "closing_sections": [s for s in ruleset.sections if s.id not in LEAD_SECTIONS and s.id != URGENT_SIGNS],
+        }
+
+    # The same for every patient of a version and language: nothing of the visit is on it.
+    title = _("About ruxolitinib cream: who should not use it")
     return render_page(
-        request, "screening/education.html", _("About ruxolitinib cream: who should not use it"), context
+        request, "screening/education.html", title, context, shared=True, depends_on=(), shows_messages=False
     )
 
 

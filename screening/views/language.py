@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -35,11 +36,17 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @patient_page
 def _start_page(request: PatientRequest) -> HttpResponse:
+    """The same page for everyone of a version and language, but for "Start now" or "Continue the check"."""
     ruleset = request.ruleset
-    # Before any answer, the walk shows the questions every patient is asked.
-    fewest = len(walk(ruleset, {}).shown)
-    context = {"ruleset": ruleset, "visit": request.visit, "question_count": fewest}
-    return render_page(request, "screening/start.html", _("Check before you use ruxolitinib cream"), context)
+    continuing = bool(request.visit.answers)
+
+    def context() -> dict[str, Any]:
+        # Before any answer, the walk shows the questions every patient is asked.
+        fewest = len(walk(ruleset, {}).shown)
+        return {"ruleset": ruleset, "continuing": continuing, "question_count": fewest}
+
+    title = _("Check before you use ruxolitinib cream")
+    return render_page(request, "screening/start.html", title, context, shared=True, depends_on=continuing)
 
 
 def _preferred_start_page(request: HttpRequest) -> str:

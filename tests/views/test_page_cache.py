@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client
 
+from screening import page_cache
 from screening.engine import RuleSet
 from screening.views import pages
 
@@ -53,7 +54,7 @@ SECOND: dict[str, list[str]] = {
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> None:
-    pages._rendered_pages.pages.clear()
+    page_cache.forget_all()
 
 
 def answer_in_turn(first: Client, second: Client) -> None:
@@ -76,7 +77,7 @@ def test_two_patients_never_see_each_others_answers_on_any_shared_page(published
             for address in (f"/check/question/{question}/", f"/check/question/{question}/?change=1"):
                 page = client.get(address, headers=headers).content.decode()
                 assert CHECKED.findall(page) == answers[question], (question, address)
-    assert len(pages._rendered_pages.pages) >= len(FIRST), "the question pages were shared through the cache"
+    assert len(page_cache.pages.items) >= len(FIRST), "the question pages were shared through the cache"
 
 
 def test_patients_with_the_same_answers_get_the_same_page_with_their_own_security_token(
