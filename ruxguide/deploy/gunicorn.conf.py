@@ -1,6 +1,6 @@
 """Gunicorn behind nginx: `make serve` and the systemd unit both start it with `-c` this file.
 
-Every value can be set from the environment (the systemd unit reads ruxguide/deploy/ruxguide.env).
+Every value can be set from the environment (the systemd unit reads /etc/ruxguide/ruxguide.env; see ruxguide/deploy/ruxguide.env.example).
 """
 
 import os
