@@ -26,7 +26,8 @@ from django.utils import translation
 from django.utils.http import parse_header_parameters
 from django.views.decorators.http import require_http_methods
 
-# Set by the WSGI entry point on a request whose Content-Type it took out; no client can set it.
+# Set by the WSGI entry point on every request: why it cannot be read ("" when it can). No client can
+# set it: a header arrives as HTTP_*, never under this name.
 PROBLEM_KEY = "ruxguide.request_problem"
 # Where `accepts` records the methods a view takes; functools.wraps carries it to every wrapper.
 ALLOWED_METHODS = "ruxguide_allowed_methods"
@@ -129,10 +130,11 @@ def guard_wsgi(application: Callable[..., Iterable[bytes]]) -> Callable[..., Ite
 
     def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         problem = request_problem(environ)
+        # Noted even when empty, so the middleware need not ask again.
+        environ[PROBLEM_KEY] = problem
         if problem:
             # The middleware refuses the request unread, so nothing needs its type; without it Django
             # can build the request, and the refusal gets the same headers as every other page.
-            environ[PROBLEM_KEY] = problem
             environ["CONTENT_TYPE"] = ""
         return application(environ, start_response)
 
@@ -218,7 +220,9 @@ class PatientErrorsMiddleware:
         status = body_refusal(request)
         if status:
             return error_page(request, "413.html" if status == 413 else "400.html", status)
-        if request.META.get(PROBLEM_KEY) or request_problem(request.META):
+        # Asked by the WSGI entry point already, unless the request came another way (tests, ASGI).
+        problem = request.META[PROBLEM_KEY] if PROBLEM_KEY in request.META else request_problem(request.META)
+        if problem:
             return error_page(request, "400.html", 400)
         response = self.get_response(request)
         if response.status_code == 405 and not response.streaming and not response.content:

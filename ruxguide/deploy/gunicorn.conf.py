@@ -1,6 +1,7 @@
 """Gunicorn behind nginx: `make serve` and the systemd unit both start it with `-c` this file.
 
-Every value can be set from the environment (the systemd unit reads /etc/ruxguide/ruxguide.env; see ruxguide/deploy/ruxguide.env.example).
+Every value can be set from the environment (the systemd unit reads /etc/ruxguide/ruxguide.env;
+see ruxguide/deploy/ruxguide.env.example).
 """
 
 import os
