@@ -175,6 +175,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # Tests roll back publications under it, so there it asks every time unless a test says otherwise.
 RUXGUIDE_LIVE_CHECK_SECONDS = float(os.environ.get("RUXGUIDE_LIVE_CHECK_SECONDS", "0" if UNDER_TEST else "0.5"))
 
+# The public address of the FHIR resources: the Questionnaire's canonical `url` is
+# <this>/Questionnaire/ruxolitinib-cream, and the app serves it there (screening/fhir.py).
+RUXGUIDE_FHIR_BASE_URL = os.environ.get("RUXGUIDE_FHIR_BASE_URL", "http://127.0.0.1:8000/fhir").rstrip("/")
+# How long a hand-off code on a patient's result opens for a clinician.
+RUXGUIDE_HANDOFF_DAYS = env_int("RUXGUIDE_HANDOFF_DAYS", 30)
+
 LANGUAGE_CODE = "en"
 # Patient pages in English (no prefix) and Simplified Chinese (/zh-hans/...); the admin is English.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

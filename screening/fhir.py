@@ -9,10 +9,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+
 from screening.documents import REVIEW_WORDS
 from screening.translations import TRANSLATIONS, outdated_name, translated_name
 
 OPTION_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/answer-options"
+QUESTIONNAIRE_ID = "ruxolitinib-cream"
+
+
+def questionnaire_url() -> str:
+    """The Questionnaire's canonical address, where the app also serves it (RUXGUIDE_FHIR_BASE_URL)."""
+    return f"{settings.RUXGUIDE_FHIR_BASE_URL}/Questionnaire/{QUESTIONNAIRE_ID}"
+
+
+def answer_system(question_id: str) -> str:
+    """The code system of one question's options: codes are option identifiers, one label each."""
+    return f"{settings.RUXGUIDE_FHIR_BASE_URL}/CodeSystem/ruxguide-answers-{question_id}"
+
+
 TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"
 # Whether a second clinician approved the version: a tag in `meta`, and a sentence in `description` when not.
 REVIEW_SYSTEM = "https://ruxguide.example/fhir/CodeSystem/clinical-review"
