@@ -13,6 +13,7 @@ unstated size (411), and a method the page does not take (405, before the CSRF c
 from __future__ import annotations
 
 import codecs
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,9 +22,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_callable, reverse
 from django.utils import translation
 from django.utils.http import parse_header_parameters
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 # Set by the WSGI entry point on every request: why it cannot be read ("" when it can). No client can
@@ -159,6 +161,42 @@ def accepts[View: Callable[..., HttpResponse]](*methods: str) -> Callable[[View]
         return checked
 
     return decorate
+
+
+def from_this_site_only[View: Callable[..., HttpResponse]](view: View) -> View:
+    """A form without a CSRF token: a post from another site is refused by what the browser says of it.
+
+    For a form whose only effect is a preference (the language switch), so the pages that carry it
+    and nothing else (the start and education pages) hold nothing per patient and are sent as kept.
+    The check is the one Go's net/http CrossOriginProtection makes: a browser says where a post
+    comes from with Sec-Fetch-Site (every current browser) or else Origin (every browser since
+    2020); the post is refused with the CSRF failure page unless that is this site, or an origin in
+    CSRF_TRUSTED_ORIGINS. A request with neither header does not come from a browser, so no other
+    site can have made a patient's browser send it.
+    """
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def checked(request: HttpRequest, /, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or posted_from_this_site(request):
+            return view(request, *args, **kwargs)
+        refuse: Callable[..., HttpResponse] = get_callable(settings.CSRF_FAILURE_VIEW)
+        return refuse(request, reason="The form was sent from another site.")
+
+    return checked  # type: ignore[return-value]  # the same signature as `view`
+
+
+def posted_from_this_site(request: HttpRequest) -> bool:
+    """Whether the browser says this request comes from one of this site's own pages (see from_this_site_only)."""
+    origin: str | None = request.META.get("HTTP_ORIGIN")
+    if origin is not None and origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    fetched_from: str | None = request.META.get("HTTP_SEC_FETCH_SITE")
+    if fetched_from is not None:
+        return fetched_from in ("same-origin", "none")
+    if origin is None:
+        return True
+    return origin == f"{request.scheme}://{request.get_host()}"
 
 
 def allowed_methods(view: Callable[..., Any]) -> Sequence[str] | None:

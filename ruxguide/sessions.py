@@ -74,6 +74,12 @@ def unseal(token: str, *, max_age: int) -> bytes:
     return _keys().decrypt(token + "=" * (-len(token) % 4), ttl=max_age)
 
 
+def sealed_at(token: str) -> int:
+    """When a token that `unseal` has opened was sealed (Fernet keeps the time, in seconds, after its version byte)."""
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    return int.from_bytes(raw[1:9], "big")
+
+
 class SessionStore(signed_cookies.SessionStore):
     """The patient's session, sealed into the cookie itself: nothing is kept on the server."""
 
@@ -89,6 +95,22 @@ class SessionStore(signed_cookies.SessionStore):
                     return data
         self.create()
         return {}
+
+    def needs_resealing(self) -> bool:
+        """Whether an unchanged session should be sealed again, to move its expiry on.
+
+        The expiry slides with the patient's activity (SESSION_SAVE_EVERY_REQUEST), but sealing
+        costs a fresh encryption on every page: an unchanged cookie sealed less than
+        RUXGUIDE_SESSION_RESEAL_SECONDS ago is sent on as it is, so a visit ends at most that much
+        earlier than SESSION_COOKIE_AGE after its last page.
+        """
+        try:
+            # Read without opening the cookie: a page that never reads the session need not decrypt it.
+            # A forged time only spares a forged cookie the sealing; opening it still fails.
+            sealed = sealed_at(self.session_key or "")
+        except ValueError:  # not base64 (binascii.Error is a ValueError)
+            return True
+        return time.time() - sealed >= settings.RUXGUIDE_SESSION_RESEAL_SECONDS
 
     def _get_session_key(self) -> str:
         return seal(self.serializer().dumps(dict(self.items())))
@@ -151,7 +173,10 @@ class TwoSessionsMiddleware(SessionMiddleware):
         else:
             # A page that read the session depends on the cookie, whether or not it is saved.
             need_vary_cookie = accessed
-            if (modified or settings.SESSION_SAVE_EVERY_REQUEST) and not empty:
+            sliding = settings.SESSION_SAVE_EVERY_REQUEST and (
+                not isinstance(session, SessionStore) or session.needs_resealing()
+            )
+            if (modified or sliding) and not empty:
                 if session.get_expire_at_browser_close():
                     max_age = None
                     expires = None

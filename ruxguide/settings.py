@@ -214,6 +214,8 @@ RUXGUIDE_PATIENT_SESSION_COOKIE_NAME = "sessionid"
 SESSION_COOKIE_AGE = env_int("RUXGUIDE_SESSION_SECONDS", 2 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_SAVE_EVERY_REQUEST = True
+# A patient's unchanged cookie is sealed again (its expiry moved on) at most this often: ruxguide/sessions.py.
+RUXGUIDE_SESSION_RESEAL_SECONDS = env_int("RUXGUIDE_SESSION_RESEAL_SECONDS", 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE: Literal["Lax", "Strict", "None", False] | None = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)

@@ -12,6 +12,7 @@ sending it again costs neither a template nor a compression.
 
 from __future__ import annotations
 
+import os
 import secrets
 import struct
 import threading
@@ -20,9 +21,11 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
 from django.utils.cache import patch_vary_headers
+
+from screening.engine import Walk
 
 # Drawn in place of the CSRF token. Made afresh by each process, so no address or answer can carry it
 # into a page and have a token put where the page had none.
@@ -91,8 +94,8 @@ def respond(request: HttpRequest, pieces: Sequence[Drawn], *, status: int = 200)
     when the middleware is on and the browser takes gzip: kept pieces are compressed once, not per response.
     """
     tokens = sum(piece.tokens for piece in pieces)
-    # Asked only when the page has a form: get_token also sets the CSRF cookie.
-    token = get_token(request).encode("ascii") if tokens else b""
+    # Asked only when the page has a form: a new visitor's token also sets the CSRF cookie.
+    token = csrf_token(request).encode("ascii") if tokens else b""
     size = sum(piece.size for piece in pieces) + tokens * len(token)
     if size >= SHORTEST_TO_COMPRESS and _takes_gzip(request):
         body = _gzipped(pieces, token, size)
@@ -103,6 +106,39 @@ def respond(request: HttpRequest, pieces: Sequence[Drawn], *, status: int = 200)
             patch_vary_headers(response, ("Accept-Encoding",))
             return response
     return HttpResponse(b"".join(_with_token(pieces, token)), status=status)
+
+
+def csrf_token(request: HttpRequest) -> str:
+    """This response's CSRF token: Django's get_token, made with one read of the system's randomness.
+
+    get_token draws each of a token's 64 characters with its own call to `secrets.choice`, which is
+    most of what a kept page costs to send. The token is the same: a mask of random characters and
+    the secret shifted by it (django.middleware.csrf), which CsrfViewMiddleware checks as ever. Unlike
+    get_token it does not send the CSRF cookie again with every page: the cookie lasts a year
+    (CSRF_COOKIE_AGE), and the answers it guards last one visit.
+    """
+    secret = request.META.get("CSRF_COOKIE")
+    if not secret:
+        # As django.middleware.csrf does for a visitor without the cookie: CsrfViewMiddleware sets it.
+        secret = "".join(CSRF_ALLOWED_CHARS[index] for index in _random_indexes(CSRF_SECRET_LENGTH))
+        request.META.update({"CSRF_COOKIE": secret, "CSRF_COOKIE_NEEDS_UPDATE": True})
+    mask = _random_indexes(CSRF_SECRET_LENGTH)
+    base = len(CSRF_ALLOWED_CHARS)
+    cipher = (CSRF_ALLOWED_CHARS[(_CSRF_INDEX[char] + shift) % base] for char, shift in zip(secret, mask, strict=True))
+    return "".join(CSRF_ALLOWED_CHARS[shift] for shift in mask) + "".join(cipher)
+
+
+_CSRF_INDEX = {char: index for index, char in enumerate(CSRF_ALLOWED_CHARS)}
+# Random bytes at or above this would favour the first characters (256 is not a multiple of 62): skipped.
+_UNBIASED_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)
+
+
+def _random_indexes(count: int) -> list[int]:
+    """`count` uniformly random positions in CSRF_ALLOWED_CHARS, from the system's randomness."""
+    indexes: list[int] = []
+    while len(indexes) < count:
+        indexes += [byte % len(CSRF_ALLOWED_CHARS) for byte in os.urandom(count + 8) if byte < _UNBIASED_BELOW]
+    return indexes[:count]
 
 
 def _takes_gzip(request: HttpRequest) -> bool:
@@ -170,8 +206,11 @@ class Kept[V]:
 # patient's own parts go in (see screening/views/pages.py).
 pages: Kept[tuple[Drawn | str, ...]] = Kept(size=1024)
 frames: Kept[tuple[Drawn, Drawn]] = Kept(size=1024)  # the layout around a page's main part, per title and address
-pieces: Kept[Drawn] = Kept(size=512)  # large parts of pages: the cautions that apply, a result's closing part
+# Large parts of pages: the cautions that apply, a result's closing part, a patient's answers' rows.
+pieces: Kept[Drawn] = Kept(size=1024)
 fragments: Kept[str] = Kept(size=4096)  # small parts of pages: a rule's caution, an answer's row
+# Where a visit stands, per set of answers (screening/visit.py): each page of a visit walks its answers.
+walks: Kept[Walk] = Kept(size=2048)
 
 _live: Hashable = None
 
@@ -186,5 +225,5 @@ def follow(live: Hashable) -> None:
 
 def forget_all() -> None:
     """Keep nothing: the next request draws everything afresh (tests start from here too)."""
-    for store in (pages, frames, pieces, fragments):
+    for store in (pages, frames, pieces, fragments, walks):
         store.clear()

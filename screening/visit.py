@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.sessions.backends.base import SessionBase
 
+from screening import page_cache
 from screening.engine import AnswerError, RuleSet, Walk, clean_answer, walk
 
 SESSION_KEY = "visit"
@@ -28,9 +29,42 @@ def load_visit(session: SessionBase, ruleset: RuleSet, *, key: str = SESSION_KEY
     """
     stored = session.get(key)
     if not isinstance(stored, dict) or not isinstance(stored.get("answers"), dict):
-        return Visit(), walk(ruleset, {})
+        return Visit(), known_walk(ruleset, {})
+    where = _stored_walk(ruleset, stored["answers"])
+    changed = stored.get("version") != ruleset.version
+    visit = Visit(answers=where.kept, started=True, rules_changed=changed)
+    if changed:
+        save_visit(session, ruleset, visit, key=key, where=where)
+    return visit, where
+
+
+def known_walk(ruleset: RuleSet, answers: dict[str, tuple[str, ...]]) -> Walk:
+    """walk(), kept per published version for answers already seen: every page of a visit walks its answers.
+
+    A Walk is never changed once made, so one can serve every request with the same answers.
+    """
+    if not ruleset.published_at:  # the draft changes without a new version: walked afresh
+        return walk(ruleset, answers)
+    key = (ruleset.version, ruleset.published_at, ruleset.language, tuple(answers.items()))
+    return page_cache.walks.get(key, lambda: walk(ruleset, answers))
+
+
+def _stored_walk(ruleset: RuleSet, stored: dict[str, object]) -> Walk:
+    """Where the answers kept in a session stand: those that no longer fit the rule set are left out."""
+    try:
+        key = tuple((question_id, tuple(values)) for question_id, values in stored.items() if isinstance(values, list))
+        hash(key)
+    except TypeError:  # a value no answer has: cleaned below, not kept
+        key = None
+    if key is None or not ruleset.published_at:
+        return walk(ruleset, _cleaned(ruleset, stored))
+    scope = (ruleset.version, ruleset.published_at, ruleset.language, "stored", key)
+    return page_cache.walks.get(scope, lambda: walk(ruleset, _cleaned(ruleset, stored)))
+
+
+def _cleaned(ruleset: RuleSet, stored: dict[str, object]) -> dict[str, tuple[str, ...]]:
     answers: dict[str, tuple[str, ...]] = {}
-    for question_id, values in stored["answers"].items():
+    for question_id, values in stored.items():
         question = ruleset.question(question_id)
         if question is None or not isinstance(values, list):
             continue
@@ -38,12 +72,7 @@ def load_visit(session: SessionBase, ruleset: RuleSet, *, key: str = SESSION_KEY
             answers[question_id] = clean_answer(question, values)
         except AnswerError:
             continue
-    where = walk(ruleset, answers)
-    changed = stored.get("version") != ruleset.version
-    visit = Visit(answers=where.kept, started=True, rules_changed=changed)
-    if changed:
-        save_visit(session, ruleset, visit, key=key, where=where)
-    return visit, where
+    return answers
 
 
 def save_visit(session: SessionBase, ruleset: RuleSet, visit: Visit, *, key: str, where: Walk) -> None:
@@ -53,7 +82,11 @@ def save_visit(session: SessionBase, ruleset: RuleSet, visit: Visit, *, key: str
     again if the patient changes that answer; answers the skip logic hides are dropped.
     """
     visit.answers = where.kept
-    session[key] = {"version": ruleset.version, "answers": {q: list(v) for q, v in where.kept.items()}}
+    stored = {"version": ruleset.version, "answers": {q: list(v) for q, v in where.kept.items()}}
+    # Unchanged answers (a step answered again the same) leave the session as it is: sealing it
+    # again is the costliest part of a step, and the cookie it would send says nothing new.
+    if session.get(key) != stored:
+        session[key] = stored
 
 
 def clear_visit(session: SessionBase, *, key: str = SESSION_KEY) -> None:

@@ -11,9 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone, translation
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.vary import vary_on_headers
 
 from ruxguide.guard import accepts
@@ -29,7 +27,6 @@ from screening.engine import (
     Walk,
     clean_answer,
     evaluate,
-    walk,
 )
 from screening.page_cache import Drawn
 from screening.views import problems
@@ -41,8 +38,9 @@ from screening.views.pages import (
     check_answers_url,
     continue_url,
     fragment,
-    fragments,
     in_preview,
+    joined_fragments,
+    never_cache,
     piece,
     question_url,
     render_page,
@@ -50,7 +48,7 @@ from screening.views.pages import (
     visit_key,
 )
 from screening.views.problems import Detour, patient_page, with_warning_signs
-from screening.visit import clear_visit, save_visit
+from screening.visit import clear_visit, known_walk, save_visit
 
 
 @accepts("GET", "HEAD")
@@ -76,7 +74,7 @@ def question(request: PatientRequest, question_id: str) -> HttpResponse:
     except AnswerError as refused:
         return _question_page(request, current, change=change, refused=refused, submitted=submitted)
 
-    where = walk(request.ruleset, {**request.visit.answers, current.id: answer})
+    where = known_walk(request.ruleset, {**request.visit.answers, current.id: answer})
     save_visit(request.session, request.ruleset, request.visit, key=visit_key(request), where=where)
     request.where = where
     if where.upcoming is not None:
@@ -199,7 +197,7 @@ def _check_answers_page(
 ) -> HttpResponse:
     # The page around the answers is the same for everyone: kept, with the patient's rows put in.
     context = {
-        "rows": Drawn(_answer_rows(request, "screening/check_answers.html#row", changed=changed)),
+        "rows": _answer_rows(request, "screening/check_answers.html#row", changed=changed),
         "changed": changed.id if changed else "",
         "result_url": url(request, "result"),
     }
@@ -207,7 +205,7 @@ def _check_answers_page(
     return render_page(request, "screening/check_answers.html", title, context, push_url=push_url, shared=True)
 
 
-def _answer_rows(request: PatientRequest, template: str, *, changed: Question | None = None) -> SafeString:
+def _answer_rows(request: PatientRequest, template: str, *, changed: Question | None = None) -> Drawn:
     """Each counted answer's row, one after another: each drawn once per question, answer and language."""
     answers = request.where.counted
 
@@ -223,7 +221,7 @@ def _answer_rows(request: PatientRequest, template: str, *, changed: Question | 
         return (question.id, chosen, is_changed), context
 
     rows = [row(question) for question in request.where.shown if question.id in answers]
-    return SafeString("".join(fragments(request, template, rows)))
+    return joined_fragments(request, template, rows)
 
 
 @never_cache
@@ -345,7 +343,7 @@ def result_print(request: PatientRequest) -> HttpResponse:
         "ended_rule": outcome.ended_by if ended else None,
         "ended_question": ended[0] if ended else None,
         "ended_answer": _answer_text(*ended) if ended else "",
-        "rows": Drawn(_answer_rows(request, f"{template}#row")),
+        "rows": _answer_rows(request, f"{template}#row"),
         "cautions": _cautions(request, template, outcome, ended=ended is not None),
         "result_url": url(request, "result"),
     }

@@ -11,13 +11,12 @@ from django.urls import Resolver404, resolve, translate_url
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.vary import vary_on_headers
 
-from ruxguide.guard import accepts
+from ruxguide.guard import accepts, from_this_site_only
 from screening.engine import walk
 from screening.views import problems
-from screening.views.pages import PREVIEW, PatientRequest, render_page, url
+from screening.views.pages import PREVIEW, PatientRequest, never_cache, render_page, url
 from screening.views.problems import patient_page, with_warning_signs
 
 # The pages a patient can open at an address (the switch itself only takes a form post).
@@ -82,11 +81,14 @@ def same_page_in(request: HttpRequest, address: str, language: str) -> str:
 
 
 @accepts("POST")
+@from_this_site_only
 def switch_language(request: HttpRequest) -> HttpResponse:
     """The language switch: the same page in the chosen language, remembered until the browser closes.
 
     A plain form post, so it works without JavaScript; the answers live in the session, which every
-    language shares, so none is lost.
+    language shares, so none is lost. It only sets a preference, so it carries no CSRF token (a page
+    with no other form then holds nothing of the patient's): another site's post is refused by its
+    Origin and Sec-Fetch-Site headers instead.
     """
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):

@@ -934,20 +934,31 @@ def test_the_switch_refuses_get(client: Client, published_rules: RuleSet):
     assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
 
 
-def test_a_switch_without_its_security_token_is_refused_with_403(published_rules: RuleSet):
+def test_a_switch_posted_from_another_site_is_refused_with_403(published_rules: RuleSet):
     strict = Client(enforce_csrf_checks=True)
     switch = read(strict.get("/about-the-cream/")).switch()
-    response = strict.post(switch["action"], {"language": switch["language"], "next": switch["next"]})
-    assert response.status_code == 403
-    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    form = {"language": switch["language"], "next": switch["next"]}
+    for elsewhere in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ):
+        response = strict.post(switch["action"], form, headers=elsewhere)
+        assert response.status_code == 403, elsewhere
+        assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
     assert strict.get("/").status_code == 200  # no choice was remembered
 
-    with_token = {
-        "language": CHINESE,
-        "next": "/about-the-cream/",
-        "csrfmiddlewaretoken": strict.cookies["csrftoken"].value,
-    }
-    assert strict.post("/language/", with_token)["Location"] == "/zh-hans/about-the-cream/"
+
+def test_a_switch_from_this_site_needs_no_security_token(published_rules: RuleSet):
+    """The switch only sets a preference, so the pages that carry it hold no per-patient token."""
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get("/about-the-cream/")
+    assert b"csrfmiddlewaretoken" not in page.content
+    assert "csrftoken" not in page.cookies
+    form = {"language": CHINESE, "next": "/about-the-cream/"}
+    for this_site in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://testserver"}, {}):
+        assert strict.post("/language/", form, headers=this_site)["Location"] == "/zh-hans/about-the-cream/"
 
 
 def oob_switch(response: HttpResponse) -> dict[str, str]:

@@ -29,6 +29,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 
+from ruxguide.sessions import sealed_at
 from screening.engine import RuleSet
 from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY
 from tests.support.patients import HEALTHY_ADULT, as_lists, walk_check
@@ -344,3 +345,50 @@ def test_clearsessions_removes_expired_staff_sessions(clinician: User, published
     call_command("clearsessions")
 
     assert list(Session.objects.values_list("session_key", flat=True)) == [browser.cookies[staff_cookie_name()].value]
+
+
+# ---------------------------------------------------------------------------------------------
+# The patient's cookie is sealed again only when it changes, or once it is a minute old
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_page_that_changes_nothing_sends_the_patients_cookie_on_unsealed(published_rules: RuleSet) -> None:
+    patient = Client()
+    walk_some(patient)
+    for address in (FIRST_QUESTION, reverse("screening:education"), reverse("screening:start")):
+        response = patient.get(address)
+        assert response.status_code == 200, address
+        assert patient_cookie_name() not in response.cookies, address
+
+
+def test_the_same_answer_again_leaves_the_cookie_as_it_was(published_rules: RuleSet) -> None:
+    patient = Client()
+    answered = walk_some(patient, count=3)
+    question_id, values = next(iter(answered.items()))
+    response = patient.post(reverse("screening:question", args=[question_id]), {question_id: values})
+    assert response.status_code == 302
+    assert patient_cookie_name() not in response.cookies
+    changed = patient.post(reverse("screening:question", args=["condition"]), {"condition": ["vitiligo"]})
+    assert patient_cookie_name() in changed.cookies
+
+
+def test_a_cookie_older_than_the_reseal_time_is_sealed_again_so_the_visit_goes_on(
+    published_rules: RuleSet, settings: Any
+) -> None:
+    patient = Client()
+    answered = walk_some(patient)
+    later = time.time() + settings.RUXGUIDE_SESSION_RESEAL_SECONDS + 1
+    with mock.patch("time.time", return_value=later):
+        response = patient.get(FIRST_QUESTION)
+    cookie = response.cookies[patient_cookie_name()]
+    # Sealed afresh: its age now starts at `later`, so the visit lasts SESSION_COOKIE_AGE from there.
+    assert sealed_at(cookie.value) == int(later)
+    with mock.patch("time.time", return_value=later + settings.SESSION_COOKIE_AGE - 30):
+        assert stored_answers_of(patient) == answered
+
+
+def stored_answers_of(client: Client) -> dict[str, list[str]]:
+    store = import_module(settings.RUXGUIDE_PATIENT_SESSION_ENGINE).SessionStore
+    session = store(client.cookies[patient_cookie_name()].value)
+    answers: dict[str, list[str]] = session.get(SESSION_KEY, {}).get("answers", {})
+    return answers

@@ -92,3 +92,67 @@ def test_patients_with_the_same_answers_get_the_same_page_with_their_own_securit
     tokens = [TOKEN.findall(page) for page in pages_seen]
     assert tokens[0] and tokens[1] and tokens[0] != tokens[1]
     assert pages.CSRF_PLACEHOLDER not in pages_seen[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The CSRF token filled in per response
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_token_filled_in_unmasks_to_the_secret_and_is_masked_afresh_each_time() -> None:
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    first = page_cache.csrf_token(request)
+    secret = request.META["CSRF_COOKIE"]
+    assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True  # a new visitor is sent the cookie
+    assert len(secret) == 32 and len(first) == 64 and set(first + secret) <= set(CSRF_ALLOWED_CHARS)
+    tokens = {page_cache.csrf_token(request) for _ in range(200)}
+    assert len(tokens) == 200
+    assert {_unmask_cipher_token(token) for token in tokens | {first}} == {secret}
+
+
+def test_the_tokens_characters_are_evenly_spread() -> None:
+    """Each of the 62 characters turns up about as often as the others (no favouring of the first few)."""
+    from collections import Counter
+
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.META["CSRF_COOKIE"] = "a" * 32
+    counts = Counter("".join(page_cache.csrf_token(request)[:32] for _ in range(6200)))
+    expected = 6200 * 32 / len(CSRF_ALLOWED_CHARS)  # 3200 each
+    assert set(counts) == set(CSRF_ALLOWED_CHARS)
+    assert all(abs(count - expected) < 0.1 * expected for count in counts.values()), counts.most_common(3)
+
+
+def test_a_form_posted_with_a_token_filled_in_is_accepted_and_one_without_refused(published_rules: RuleSet) -> None:
+    strict = Client(enforce_csrf_checks=True)
+    strict.get("/check/")
+    page = strict.get("/check/question/urgent_symptoms/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+    refused = strict.post("/check/question/urgent_symptoms/", {"urgent_symptoms": "no"})
+    assert refused.status_code == 403
+    answered = strict.post(
+        "/check/question/urgent_symptoms/", {"urgent_symptoms": "no", "csrfmiddlewaretoken": token[1]}
+    )
+    assert answered.status_code == 302
+
+
+def test_patient_pages_are_never_cached_with_the_headers_django_would_send(published_rules: RuleSet) -> None:
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+    from django.utils.http import parse_http_date
+
+    djangos = HttpResponse()
+    add_never_cache_headers(djangos)
+    client = Client()
+    client.get("/check/")
+    for address in ("/", "/check/question/urgent_symptoms/", "/zh-hans/"):
+        response = client.get(address)
+        assert response.status_code == 200, address
+        assert response["Cache-Control"] == djangos["Cache-Control"] == pages.NEVER_CACHE
+        assert abs(parse_http_date(response["Expires"]) - parse_http_date(djangos["Expires"])) <= 2
