@@ -115,6 +115,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_VERBOSE = False
+# A failed sign-in's record keeps its query and form with these masked: `next` can hold a patient's
+# hand-off code (the clinician's link to it), which must never be stored.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "next"]
 # Behind the TLS proxy every sign-in comes from the proxy; the address that counts is the one the
 # trusted proxies appended to X-Forwarded-For (ruxguide/client_address.py), never the client's own claim.
 RUXGUIDE_TRUSTED_PROXY_COUNT = env_int(

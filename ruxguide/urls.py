@@ -6,13 +6,20 @@ from django.views.generic import RedirectView
 
 from screening import urls as patient_urls
 from screening.admin.access import previewing
+from screening.views import handoff
 
-# The same patient pages over the draft rule set, for signed-in staff allowed to preview it.
+# The same patient pages over the draft rule set, for signed-in staff allowed to preview it (no hand-off
+# code: one names a published version, never the draft).
 preview_patterns = [
-    path(str(pattern.pattern), previewing(pattern.callback), name=pattern.name) for pattern in patient_urls.urlpatterns
+    path(str(pattern.pattern), previewing(pattern.callback), name=pattern.name)
+    for pattern in patient_urls.urlpatterns
+    if pattern.name != "handoff"
 ]
 
 urlpatterns = [
+    # A patient's hand-off code, opened by their clinician: staff pages (server-side session), before the admin's own.
+    path("admin/handoff/", handoff.open_code, name="handoff_open"),
+    path("admin/handoff/questionnaire-response/", handoff.questionnaire_response, name="handoff_response"),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages (like the admin's) that do not name an icon.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),

@@ -337,6 +337,7 @@ class PublishedRuleSet(models.Model):
             ("restore_version", "Can restore a published version as the draft"),
             ("view_change_history", "Can view the change history of the draft"),
             ("view_translations", "Can view the translations to write or check"),
+            ("open_handoff_code", "Can open a patient's hand-off code (their answers and the reasoning)"),
         ]
 
     def __str__(self) -> str:

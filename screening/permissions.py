@@ -1,4 +1,4 @@
-"""Who may do what: the workflow's own permissions, and the "Clinical editor" and "Clinical reviewer" groups' lists."""
+"""Who may do what: the workflow's own permissions, and each clinical group's list of them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from screening.models import PublishedRuleSet, Review
 
 CLINICAL_EDITOR = "Clinical editor"
 CLINICAL_REVIEWER = "Clinical reviewer"
+# A clinician who only opens the hand-off codes patients bring (screening/views/handoff.py): no editing.
+TREATING_CLINICIAN = "Treating clinician"
 APPROVE = "approve_publication"
+OPEN_HANDOFF = "open_handoff_code"
 
 # Declared on PublishedRuleSet's Meta, so migrations create them; one per page of the workflow.
 WORKFLOW_PERMISSIONS: list[tuple[str, str]] = list(PublishedRuleSet._meta.permissions)
@@ -35,9 +38,13 @@ CLINICAL_EDITOR_PERMISSIONS: tuple[str, ...] = (
 # A reviewer edits like an editor and may also approve another clinician's draft (never their own).
 CLINICAL_REVIEWER_PERMISSIONS: tuple[str, ...] = (*CLINICAL_EDITOR_PERMISSIONS, APPROVE)
 
+# Opening a patient's code and nothing else (the editors and reviewers can open codes too).
+TREATING_CLINICIAN_PERMISSIONS: tuple[str, ...] = (OPEN_HANDOFF,)
+
 CLINICAL_GROUPS: dict[str, tuple[str, ...]] = {
     CLINICAL_EDITOR: CLINICAL_EDITOR_PERMISSIONS,
     CLINICAL_REVIEWER: CLINICAL_REVIEWER_PERMISSIONS,
+    TREATING_CLINICIAN: TREATING_CLINICIAN_PERMISSIONS,
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screening.views import check, education, language
+from screening.views import check, education, handoff, language
 
 app_name = "screening"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("check/answers/", check.check_answers, name="check_answers"),
     path("check/result/", check.result, name="result"),
     path("check/result/print/", check.result_print, name="result_print"),
+    path("check/result/handoff/", handoff.make, name="handoff"),
     path("check/clear/", check.clear, name="clear"),
     path("about-the-cream/", education.education, name="education"),
     path("language/", language.switch_language, name="language"),

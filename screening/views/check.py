@@ -30,6 +30,7 @@ from screening.engine import (
 )
 from screening.page_cache import Drawn
 from screening.views import problems
+from screening.views.handoff import handoff_part
 from screening.views.language import same_page_in
 from screening.views.pages import (
     CHANGE_PARAM,
@@ -268,6 +269,8 @@ def _result_page(request: PatientRequest, *, push_url: str | None = None) -> Htt
         "closing": piece(request, f"{template}#closing", ended is not None, closing),
         # Only the preview offers to save the answers as a test patient.
         "scenario_query": _scenario_query(request.where, outcome) if in_preview(request) else "",
+        # The patient's own hand-off code (or the button that makes one): drawn for them alone, never kept.
+        "handoff": handoff_part(request, printout=False),
     }
     return render_page(request, template, _("Your result"), context, push_url=push_url, shared=True)
 
@@ -346,6 +349,7 @@ def result_print(request: PatientRequest) -> HttpResponse:
         "rows": _answer_rows(request, f"{template}#row"),
         "cautions": _cautions(request, template, outcome, ended=ended is not None),
         "result_url": url(request, "result"),
+        "handoff": handoff_part(request, printout=True),  # the patient's own code, if they made one
     }
     return render_page(request, template, _("Your result to print"), context, shared=True, shows_messages=False)
 

@@ -552,3 +552,124 @@ def test_it_gives_the_same_result_from_a_file_and_from_stdin(
 def test_an_empty_object_means_nothing_to_report(published_rules: RuleSet, tmp_path: Path) -> None:
     out, _err = screen_file(tmp_path, "{}")
     assert json.loads(out) == expected_output("none", [], [])
+
+
+# ---------------------------------------------------------------------------------------------
+# A FHIR QuestionnaireResponse instead of the command's own JSON
+# ---------------------------------------------------------------------------------------------
+
+
+def test_it_screens_a_questionnaire_response_as_it_screens_the_same_answers(
+    published_rules: RuleSet, tmp_path: Path
+) -> None:
+    from screening.engine import walk
+    from screening.handoff import questionnaire_response
+    from tests.support.browser import MANY_CAUTIONS
+
+    response = questionnaire_response(published_rules, walk(published_rules, MANY_CAUTIONS).counted)
+    from_response, err = screen_file(tmp_path, json.dumps(response))
+    from_answers, _ = screen_file(tmp_path, json.dumps(patients.as_lists(MANY_CAUTIONS)))
+    assert from_response == from_answers
+    assert err == ""
+    assert len(json.loads(from_response)["outcomes"]) >= 10
+
+
+def test_it_reads_answers_nested_in_items_and_answers_of_a_questionnaire_response(
+    published_rules: RuleSet, tmp_path: Path
+) -> None:
+    from screening.fhir import questionnaire_url
+
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{questionnaire_url()}|{published_rules.version}",
+        "status": "completed",
+        "item": [
+            {
+                "linkId": "group",
+                "item": [
+                    {
+                        "linkId": "urgent_symptoms",
+                        "answer": [
+                            {
+                                "valueCoding": {"code": "no"},
+                                "item": [{"linkId": "allergy", "answer": [{"valueCoding": {"code": "yes"}}]}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    out, _ = screen_file(tmp_path, json.dumps(response))
+    assert json.loads(out)["overall"] == "do_not_use"
+    assert [outcome["rule"] for outcome in json.loads(out)["outcomes"]] == ["allergy"]
+
+
+@pytest.mark.parametrize(
+    ("questionnaire", "words"),
+    [
+        pytest.param(
+            "https://elsewhere.example/Questionnaire/phq-9|1",
+            "is for 'https://elsewhere.example/Questionnaire/phq-9'",
+            id="another questionnaire",
+        ),
+        pytest.param(None, "names no questionnaire", id="no questionnaire"),
+    ],
+)
+def test_it_refuses_a_questionnaire_response_for_another_questionnaire_with_one_line_and_exit_code_2(
+    published_rules: RuleSet, tmp_path: Path, questionnaire: str | None, words: str
+) -> None:
+    response: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": []}
+    if questionnaire:
+        response["questionnaire"] = questionnaire
+    path = tmp_path / "response.json"
+    path.write_text(json.dumps(response), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("screen", str(path), stdout=out, stderr=err)
+    assert exit_info.value.code == 2
+    assert out.getvalue() == ""
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("screen: ") and words in lines[0]
+
+
+def test_it_refuses_a_questionnaire_response_it_cannot_read_with_exit_code_2(
+    published_rules: RuleSet, tmp_path: Path
+) -> None:
+    from screening.fhir import questionnaire_url
+
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": questionnaire_url(),
+        "item": [{"linkId": "allergy", "answer": [{"valueCoding": {"display": "Yes"}}]}],
+    }
+    path = tmp_path / "response.json"
+    path.write_text(json.dumps(response), encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("screen", str(path), stdout=io.StringIO(), stderr=err)
+    assert exit_info.value.code == 2
+    assert "valueCoding without a code" in err.getvalue()
+
+
+def test_it_says_on_stderr_when_a_response_was_made_with_another_version(
+    published_rules: RuleSet, tmp_path: Path
+) -> None:
+    from screening.fhir import questionnaire_url
+
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{questionnaire_url()}|{published_rules.version + 7}",
+        "status": "completed",
+        "item": [
+            {"linkId": "allergy", "answer": [{"valueCoding": {"code": "yes"}}]},
+            {"linkId": "a_question_since_removed", "answer": [{"valueCoding": {"code": "yes"}}]},
+        ],
+    }
+    out, err = screen_file(tmp_path, json.dumps(response))
+    assert json.loads(out)["overall"] == "do_not_use"
+    assert (
+        f"screen: the response was made with version {published_rules.version + 7}; "
+        f"screening against the live version {published_rules.version}"
+    ) in err
+    assert "a_question_since_removed" in err
