@@ -18,7 +18,7 @@ PYTHON_CANDIDATES = $(RUXGUIDE_PYTHON) \
 # make's own commands run the app for local development only.
 LOCAL := DJANGO_DEBUG=true
 
-.PHONY: help run serve serve-edge nginx-installed observatory lighthouse bench test test-fast test-postgres lint messages setup clean
+.PHONY: help run serve serve-edge nginx-installed observatory lighthouse lforms bench test test-fast test-postgres lint messages setup clean
 
 help:
 	@echo "make run    set up .venv, migrate, load the default rules, serve http://$(HOST_PORT)"
@@ -27,6 +27,7 @@ help:
 	@echo "make serve  production shape: nginx (TLS) in front of gunicorn, https://$(SERVE_HOST_PORT)"
 	@echo "make test-postgres  the whole suite against a private PostgreSQL cluster"
 	@echo "make lighthouse  Lighthouse performance, accessibility, best practices of make serve (all 100)"
+	@echo "make lforms  install LHC-Forms (npm lforms) for its browser test; make test does it first"
 	@echo "make bench  the patient flow under load, as ratios to a bare view and a static file"
 	@echo "make lint   ruff (check and format), mypy --strict and the missing-migrations check"
 	@echo "make messages  update the Chinese interface catalogue after changing strings (needs gettext)"
@@ -63,7 +64,7 @@ setup: $(INSTALLED)
 run: setup
 	$(LOCAL) $(PY) manage.py runserver $(HOST_PORT)
 
-test: setup
+test: setup lforms
 	$(VENV)/bin/ruff check --quiet .
 	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/pytest -n $(TEST_WORKERS)
@@ -139,6 +140,10 @@ observatory: setup
 # Lighthouse (mobile, its defaults) on four patient pages of `make serve`; fails under 100 (installs it from npm).
 lighthouse: setup
 	.ci/lighthouse
+
+# LHC-Forms (npm lforms, pinned) in var/lforms for its browser test; make test (and so test-postgres) runs it.
+lforms:
+	@.ci/lforms
 
 # The whole suite again, against a private PostgreSQL cluster that lives only for this run.
 test-postgres: $(INSTALLED)

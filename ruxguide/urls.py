@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 
 from screening import urls as patient_urls
 from screening.admin.access import previewing
-from screening.views import handoff
+from screening.views import fhir, handoff
 
 # The same patient pages over the draft rule set, for signed-in staff allowed to preview it (no hand-off
 # code: one names a published version, never the draft).
@@ -21,6 +21,8 @@ urlpatterns = [
     path("admin/handoff/", handoff.open_code, name="handoff_open"),
     path("admin/handoff/questionnaire-response/", handoff.questionnaire_response, name="handoff_response"),
     path("admin/", admin.site.urls),
+    # The public FHIR Questionnaire at its canonical address (RUXGUIDE_FHIR_BASE_URL), in no language prefix.
+    path(fhir.route_prefix(), include(fhir.urlpatterns)),
     # Browsers ask for /favicon.ico on pages (like the admin's) that do not name an icon.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from screening import drafts, live
 from screening.documents import FORMAT, document_diff, document_problems
 from screening.engine import RuleSet
-from screening.fhir import OPTION_SYSTEM, questionnaire
+from screening.fhir import ENABLE_WHEN_EXPRESSION_EXTENSION, answer_system, questionnaire
 from screening.models import PublishedRuleSet, Question, Rule, Scenario
 from tests.support.client import page_text
 from tests.support.documents import Document, default_document, item_of
@@ -74,26 +73,10 @@ def upload(document: Document | str, name: str = "rules.json") -> SimpleUploaded
     return SimpleUploadedFile(name, content.encode(), content_type="application/json")
 
 
-def walk_items(items: list[dict[str, Any]], groups: tuple[dict[str, Any], ...] = ()) -> Iterator[tuple[dict, tuple]]:
-    """Every item with the groups around it, outermost first."""
-    for item in items:
-        yield item, groups
-        yield from walk_items(item.get("item", []), (*groups, item) if item["type"] == "group" else groups)
-
-
-def walk_items_of(resource: dict[str, Any], link_id: str) -> list[dict[str, Any]]:
-    """The items directly inside the group with this linkId."""
-    return next(item for item, _ in walk_items(resource["item"]) if item["linkId"] == link_id)["item"]
-
-
-def question_items(resource: dict[str, Any]) -> dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]]:
-    """Each question with the groups its own skip rules put around it (not the group in which a rule
-    that ends the check puts every later question: tests/documents/test_ending.py checks that one)."""
-    return {
-        item["linkId"]: (item, tuple(g for g in groups if not g["linkId"].startswith("unless-")))
-        for item, groups in walk_items(resource["item"])
-        if item["type"] == "choice"
-    }
+def question_items(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each question item by linkId: every question is a top-level item (no wrapper groups)."""
+    assert all(item["type"] == "choice" for item in resource["item"])
+    return {item["linkId"]: item for item in resource["item"]}
 
 
 def enabled_when(item: dict[str, Any]) -> tuple[str, list[str]]:
@@ -101,6 +84,26 @@ def enabled_when(item: dict[str, Any]) -> tuple[str, list[str]]:
     questions = {condition["question"] for condition in item["enableWhen"]}
     assert len(questions) == 1, questions
     return questions.pop(), [condition["answerCoding"]["code"] for condition in item["enableWhen"]]
+
+
+def enable_when_expression(item: dict[str, Any]) -> str | None:
+    """The FHIRPath of the item's SDC enableWhenExpression, if it has one."""
+    found = [e["valueExpression"] for e in item.get("extension", []) if e["url"] == ENABLE_WHEN_EXPRESSION_EXTENSION]
+    if not found:
+        return None
+    [expression] = found
+    assert expression["language"] == "text/fhirpath"
+    text: str = expression["expression"]
+    return text
+
+
+def answered(question: str, *codes: str) -> str:
+    """The FHIRPath the export writes for "the answer to `question` includes one of `codes`"."""
+    either = " or ".join(f"code = '{code}'" for code in codes)
+    return f"%resource.item.where(linkId = '{question}').answer.value.where({either}).exists()"
+
+
+NOT_ENDED = f"({answered('urgent_symptoms', 'yes')}).not()"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +410,7 @@ def test_the_questionnaire_carries_the_chinese_texts_as_fhir_translation_extensi
     Questionnaire.model_validate(resource)
     items = question_items(resource)
     for question in document["questions"]:
-        item, _ = items[question["id"]]
+        item = items[question["id"]]
         assert chinese_translation(item["_text"]) == question["text_zh_hans"]
         displays = [chinese_translation(o["valueCoding"]["_display"]) for o in item["answerOption"]]
         assert displays == [o["label_zh_hans"] for o in question["options"]]
@@ -416,7 +419,7 @@ def test_the_questionnaire_carries_the_chinese_texts_as_fhir_translation_extensi
 def test_a_text_without_a_chinese_version_has_no_translation_extension() -> None:
     document = default_document()
     document["questions"][0]["text_zh_hans"] = ""
-    item, _ = question_items(questionnaire(document))[document["questions"][0]["id"]]
+    item = question_items(questionnaire(document))[document["questions"][0]["id"]]
     assert "_text" not in item
 
 
@@ -425,52 +428,55 @@ def test_every_active_question_is_an_item_whose_link_id_and_codes_are_the_identi
     items = question_items(questionnaire(document))
     assert list(items) == [q["id"] for q in document["questions"]]
     for question in document["questions"]:
-        item, _ = items[question["id"]]
+        item = items[question["id"]]
         assert item["text"] == question["text"]
         assert item["repeats"] is question.get("multiple", False)
         assert [o["valueCoding"]["code"] for o in item["answerOption"]] == [o["id"] for o in question["options"]]
         assert [o["valueCoding"]["display"] for o in item["answerOption"]] == [o["label"] for o in question["options"]]
-        assert {o["valueCoding"]["system"] for o in item["answerOption"]} == {OPTION_SYSTEM}
+        assert {o["valueCoding"]["system"] for o in item["answerOption"]} == {answer_system(question["id"])}
 
 
 def test_questions_with_several_answers_repeat_and_the_others_do_not() -> None:
     items = question_items(questionnaire(default_document()))
-    repeating = {link_id for link_id, (item, _) in items.items() if item["repeats"]}
+    repeating = {link_id for link_id, item in items.items() if item["repeats"]}
     assert repeating == {"other_medicines", "infection_history", "health_conditions", "skin_to_treat", "side_effects"}
 
 
-def test_the_pregnancy_question_is_enabled_when_the_age_group_is_12_or_over() -> None:
-    item, groups = question_items(questionnaire(default_document()))["pregnancy"]
-    assert groups == ()
-    assert enabled_when(item) == ("age_group", ADULT_AGES)
-    assert item["enableBehavior"] == "any"
-    assert {condition["operator"] for condition in item["enableWhen"]} == {"="}
+def test_the_pregnancy_question_is_enabled_when_the_age_group_is_12_to_64_and_the_check_goes_on() -> None:
+    item = question_items(questionnaire(default_document()))["pregnancy"]
+    assert "enableWhen" not in item
+    assert enable_when_expression(item) == f"{answered('age_group', *ADULT_AGES)} and {NOT_ENDED}"
 
 
-def test_every_skip_rule_becomes_enable_when_with_the_options_that_show_the_question() -> None:
+def test_without_an_ending_rule_a_skip_rule_is_plain_enable_when_with_the_options_that_show_the_question() -> None:
     document = default_document()
+    for rule in document["rules"]:
+        rule["ends_check"] = False
     items = question_items(questionnaire(document))
     for question in document["questions"]:
-        item, _ = items[question["id"]]
+        item = items[question["id"]]
+        assert enable_when_expression(item) is None
         if question.get("show_when"):
             [condition] = question["show_when"]
             assert enabled_when(item) == (condition["question"], condition["options"])
+            assert item["enableBehavior"] == "any"
+            assert {c["operator"] for c in item["enableWhen"]} == {"="}
+            assert {c["answerCoding"]["system"] for c in item["enableWhen"]} == {answer_system(condition["question"])}
         else:
             assert "enableWhen" not in item
 
 
-def test_a_question_with_two_skip_rules_is_nested_in_a_group_so_both_must_hold() -> None:
+def test_a_question_with_two_skip_rules_needs_both_in_one_expression_and_stays_a_top_level_item() -> None:
     document = modified_document(default_document())
     resource = questionnaire(document)
     Questionnaire.model_validate(resource)
-    item, groups = question_items(resource)["breastfeeding"]
-    [group] = groups
-    assert group["type"] == "group"
-    assert group in walk_items_of(resource, "unless-urgent-symptoms")
-    assert group["item"] == [item]
-    assert enabled_when(group) == ("age_group", ADULT_AGES)
-    assert enabled_when(item) == ("pregnancy", ["could_be", "no"])
-    assert group["enableBehavior"] == item["enableBehavior"] == "any"
+    item = question_items(resource)["breastfeeding"]
+    assert item in resource["item"]
+    assert "enableWhen" not in item
+    # The pregnancy question is itself asked only of ages 12 to 64, so its answer counts only then.
+    assert enable_when_expression(item) == (
+        f"{answered('age_group', *ADULT_AGES)} and {answered('pregnancy', 'could_be', 'no')} and {NOT_ENDED}"
+    )
 
 
 def test_a_withdrawn_question_is_left_out_of_the_questionnaire() -> None:
@@ -481,16 +487,19 @@ def test_a_withdrawn_question_is_left_out_of_the_questionnaire() -> None:
 
 
 def test_enable_when_names_only_questions_that_are_in_the_questionnaire() -> None:
-    resource = questionnaire(modified_document(default_document()))
-    link_ids = {item["linkId"] for item, _ in walk_items(resource["item"])}
-    for item, _ in walk_items(resource["item"]):
-        assert {condition["question"] for condition in item.get("enableWhen", [])} <= link_ids
+    document = modified_document(default_document())
+    for rule in document["rules"]:
+        rule["ends_check"] = False
+    resource = questionnaire(document)
+    items = question_items(resource)
+    for item in items.values():
+        assert {condition["question"] for condition in item.get("enableWhen", [])} <= set(items)
 
 
 def test_help_text_is_a_display_item_inside_its_question() -> None:
     document = default_document()
     question = next(q for q in document["questions"] if q.get("help_text"))
-    item, _ = question_items(questionnaire(document))[question["id"]]
+    item = question_items(questionnaire(document))[question["id"]]
     [help_item] = item["item"]
     assert help_item["type"] == "display"
     assert help_item["text"] == question["help_text"]
@@ -513,4 +522,4 @@ def test_the_admin_exports_the_live_questionnaire_as_fhir_json(admin_client: Cli
     )
     assert resource["version"] == str(live.version)
     assert set(question_items(resource)) == {q["id"] for q in live.document["questions"] if q.get("active", True)}
-    assert question_items(resource)["allergy"][0]["text"] == item_of(live.document, "questions", "allergy")["text"]
+    assert question_items(resource)["allergy"]["text"] == item_of(live.document, "questions", "allergy")["text"]
