@@ -25,7 +25,7 @@ from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
 from django.utils.cache import patch_vary_headers
 
-from screening.engine import Walk
+from screening.engine import RuleSet, Walk
 
 # Drawn in place of the CSRF token. Made afresh by each process, so no address or answer can carry it
 # into a page and have a token put where the page had none.
@@ -210,7 +210,7 @@ frames: Kept[tuple[Drawn, Drawn]] = Kept(size=1024)  # the layout around a page'
 pieces: Kept[Drawn] = Kept(size=1024)
 fragments: Kept[str] = Kept(size=4096)  # small parts of pages: a rule's caution, an answer's row
 # Where a visit stands, per set of answers (screening/visit.py): each page of a visit walks its answers.
-walks: Kept[Walk] = Kept(size=2048)
+walks: Kept[tuple[RuleSet, Walk]] = Kept(size=2048)
 
 _live: Hashable = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -45,8 +46,20 @@ def known_walk(ruleset: RuleSet, answers: dict[str, tuple[str, ...]]) -> Walk:
     """
     if not ruleset.published_at:  # the draft changes without a new version: walked afresh
         return walk(ruleset, answers)
-    key = (ruleset.version, ruleset.published_at, ruleset.language, tuple(answers.items()))
-    return page_cache.walks.get(key, lambda: walk(ruleset, answers))
+    return _kept_walk(ruleset, tuple(answers.items()), lambda: walk(ruleset, answers))
+
+
+def _kept_walk(ruleset: RuleSet, key: Hashable, make: Callable[[], Walk]) -> Walk:
+    """The walk kept for `key` over this very rule set object.
+
+    Views compare a walk's questions with the request's own by identity, and a version is loaded
+    again as a new object now and then (by each thread, or after the live check), so the key names
+    the object and the walk kept holds on to it: its id cannot be reused while it is kept.
+    """
+    kept_over, where = page_cache.walks.get((id(ruleset), key), lambda: (ruleset, make()))
+    if kept_over is not ruleset:
+        return make()
+    return where
 
 
 def _stored_walk(ruleset: RuleSet, stored: dict[str, object]) -> Walk:
@@ -58,8 +71,7 @@ def _stored_walk(ruleset: RuleSet, stored: dict[str, object]) -> Walk:
         key = None
     if key is None or not ruleset.published_at:
         return walk(ruleset, _cleaned(ruleset, stored))
-    scope = (ruleset.version, ruleset.published_at, ruleset.language, "stored", key)
-    return page_cache.walks.get(scope, lambda: walk(ruleset, _cleaned(ruleset, stored)))
+    return _kept_walk(ruleset, ("stored", key), lambda: walk(ruleset, _cleaned(ruleset, stored)))
 
 
 def _cleaned(ruleset: RuleSet, stored: dict[str, object]) -> dict[str, tuple[str, ...]]:

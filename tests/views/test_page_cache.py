@@ -156,3 +156,17 @@ def test_patient_pages_are_never_cached_with_the_headers_django_would_send(publi
         assert response.status_code == 200, address
         assert response["Cache-Control"] == djangos["Cache-Control"] == pages.NEVER_CACHE
         assert abs(parse_http_date(response["Expires"]) - parse_http_date(djangos["Expires"])) <= 2
+
+
+def test_a_kept_walk_names_the_questions_of_the_rule_set_object_it_is_asked_with(published_rules: RuleSet) -> None:
+    """Views compare questions by identity; the same version can be loaded again as a new object."""
+    import copy
+
+    from screening.visit import known_walk
+
+    again = copy.deepcopy(published_rules)
+    assert again.version == published_rules.version and again.questions[0] is not published_rules.questions[0]
+    for ruleset in (published_rules, again, published_rules, again):
+        where = known_walk(ruleset, {"urgent_symptoms": ("no",)})
+        assert where.shown[0] is ruleset.questions[0]
+        assert all(question is ruleset.question(question.id) for question in where.shown)
