@@ -113,13 +113,13 @@ def test_the_deployment_check_reports_nothing_for_the_production_configuration()
 
 
 def test_patient_pages_send_the_security_headers_and_strict_cookies(client: Client, published_rules) -> None:
-    client.get("/check/")
+    began = client.get("/check/")  # starts the visit: sets the patient's cookie
     response = client.get("/check/question/urgent_symptoms/")
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert "camera=()" in response["Permissions-Policy"] and "geolocation=()" in response["Permissions-Policy"]
-    session = response.cookies["sessionid"]
+    session = began.cookies["sessionid"]
     assert session["httponly"] and session["secure"] and session["samesite"] == "Lax"
     csrf = response.cookies["csrftoken"]
     assert csrf["httponly"] and csrf["secure"] and csrf["samesite"] == "Lax"
