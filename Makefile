@@ -67,7 +67,7 @@ run: setup
 test: setup lforms
 	$(VENV)/bin/ruff check --quiet .
 	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run -v 0
-	$(VENV)/bin/pytest -n $(TEST_WORKERS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The edit loop: everything but the real-browser tests and the slow ones (servers, wrk, long
 # hypothesis runs), so no Chromium is needed. Under a minute; `make test` still runs everything.

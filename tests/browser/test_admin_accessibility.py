@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import Page, expect
 
@@ -137,7 +139,7 @@ PAGES: list[tuple[str, Callable[[], str]]] = [
 
 @pytest.fixture
 def admin_page(new_page: NewPage, server_url: str) -> Page:
-    """A clinician of the Clinical editor group, signed in through the admin's login form, at 1280 px."""
+    """A clinician of the Clinical editor group, signed in, at 1280 px."""
     from django.contrib.auth.models import Group, Permission
 
     group, _ = Group.objects.get_or_create(name="Clinical editor")
@@ -147,11 +149,12 @@ def admin_page(new_page: NewPage, server_url: str) -> Page:
     user = User.objects.create_user("dr.axe", password=PASSWORD, is_staff=True)
     user.groups.add(group)
     page = new_page(viewport=DESKTOP)
-    page.goto("/admin/login/")
-    page.locator("#id_username").fill(user.username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_url(lambda url: "/admin/login/" not in url)
+    # Signed in as the login form would (tests/browser/test_clinician_day.py uses the form itself):
+    # a staff session made on the server, its cookie handed to the browser.
+    staff = Client()
+    staff.force_login(user)
+    cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": server_url}])
     return page
 
 

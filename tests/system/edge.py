@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.system.loopback import PROJECT, free_port, manage, server_database
+from tests.system.loopback import PROJECT, free_port, manage, migrate_with_default_rules, server_database
 from tests.system.slow_clients import insecure_tls
 
 STATIC_MANIFEST = PROJECT / "var" / "staticfiles" / "staticfiles.json"
@@ -291,8 +291,7 @@ def edge_server(tmp_path: Path, *, workers: int = 2) -> Iterator[EdgeServer]:
     prepare_project()
     with server_database(tmp_path) as database_url:
         env = edge_env(database_url, tmp_path / "run")
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "ensure_default_rules")
+        migrate_with_default_rules(env)
         # A short path directly under /tmp: gunicorn's unix socket lives in it, and a socket's
         # path must fit in 108 bytes, which pytest's tmp_path for a long test name may not.
         serve_dir = Path(tempfile.mkdtemp(prefix="ruxguide-edge-"))

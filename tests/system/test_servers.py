@@ -13,7 +13,14 @@ import pytest
 
 from screening.defaults import default_document
 from screening.engine import RuleSet, evaluate, ruleset_from_document
-from tests.system.loopback import Browser, app_servers, manage, production_env, server_database
+from tests.system.loopback import (
+    Browser,
+    app_servers,
+    manage,
+    migrate_with_default_rules,
+    production_env,
+    server_database,
+)
 
 # Each test starts real app servers (gunicorn) on loopback: seconds, not milliseconds.
 pytestmark = pytest.mark.slow
@@ -32,8 +39,7 @@ def server_env(tmp_path: Path):
     """Production settings over a database of the servers' own, migrated, with the default rules."""
     with server_database(tmp_path) as database_url:
         env = production_env(database_url, secret_key="shared-by-every-server-" + "x" * 40)
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "ensure_default_rules")
+        migrate_with_default_rules(env)
         yield env
 
 
