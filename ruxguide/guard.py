@@ -167,7 +167,8 @@ def from_this_site_only[View: Callable[..., HttpResponse]](view: View) -> View:
     """A form without a CSRF token: a post from another site is refused by what the browser says of it.
 
     For a form whose only effect is a preference (the language switch), so the pages that carry it
-    and nothing else (the start and education pages) hold nothing per patient and are sent as kept.
+    and no other form (start, education, check your answers, the printout) hold nothing per patient
+    and are sent as kept.
     The check is the one Go's net/http CrossOriginProtection makes: a browser says where a post
     comes from with Sec-Fetch-Site (every current browser) or else Origin (every browser since
     2020); the post is refused with the CSRF failure page unless that is this site, or an origin in
