@@ -17,15 +17,12 @@ RUXGUIDE_PATIENT_SESSION_ENGINE and RUXGUIDE_PATIENT_SESSION_COOKIE_NAME.
 from __future__ import annotations
 
 import base64
-import functools
 import time
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.sessions.backends import signed_cookies
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
@@ -34,6 +31,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
+
+from ruxguide import sealing
 
 # A purpose of its own, so this key is never the one Django signs anything else with.
 KEY_SALT = b"ruxguide.sessions.patient-cookie"
@@ -46,16 +45,9 @@ PAD_TO = 64
 STAFF_SECTIONS = frozenset({"admin", "preview"})
 
 
-@functools.lru_cache(maxsize=16)
-def _fernet(secret: str) -> Fernet:
-    """The Fernet key for one SECRET_KEY: HKDF-SHA256 with this purpose's salt."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=KEY_SALT, info=KEY_INFO).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _keys() -> MultiFernet:
-    """Seal with SECRET_KEY; open with it or with any of SECRET_KEY_FALLBACKS."""
-    return MultiFernet([_fernet(secret) for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]])
+    """This purpose's keys: seal with SECRET_KEY, open with it or any of SECRET_KEY_FALLBACKS."""
+    return sealing.keys(KEY_SALT, KEY_INFO)
 
 
 def seal(data: bytes) -> str:

@@ -12,21 +12,18 @@ keeps the QR code small, so a phone camera reads it from paper.
 
 from __future__ import annotations
 
-import base64
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import segno
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from ruxguide import sealing
 from screening.engine import Answers, RuleSet, ruleset_from_document, walk
 from screening.fhir import FHIR_LANGUAGE, answer_system, questionnaire_url
 from screening.models import PublishedRuleSet
@@ -83,16 +80,9 @@ def expires_at(made_at: datetime) -> datetime:
     return made_at + lifetime()
 
 
-@functools.lru_cache(maxsize=16)
-def _fernet(secret: str) -> Fernet:
-    """The Fernet key for one SECRET_KEY: HKDF-SHA256 with the hand-off's own salt."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=KEY_SALT, info=KEY_INFO).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _keys() -> MultiFernet:
-    """Seal with SECRET_KEY; open with it or any of SECRET_KEY_FALLBACKS."""
-    return MultiFernet([_fernet(secret) for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]])
+    """This purpose's keys: seal with SECRET_KEY, open with it or any of SECRET_KEY_FALLBACKS."""
+    return sealing.keys(KEY_SALT, KEY_INFO)
 
 
 # ---------------------------------------------------------------------------------------------
