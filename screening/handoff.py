@@ -174,6 +174,30 @@ def open_code(code: str, *, now: datetime | None = None) -> Handoff:
 
     Raises CodeExpired, CodeInvalid (changed, foreign, garbled) or CodeVersionMissing.
     """
+    data, made_at = _unsealed(code, now=now)
+    version, language, start = _unpack_header(data)
+    ruleset = published_ruleset(version)
+    return Handoff(version=version, language=language, answers=_unpack_answers(ruleset, data, start), made_at=made_at)
+
+
+def matching(code: str, ruleset: RuleSet, answers: Answers, *, now: datetime | None = None) -> datetime | None:
+    """When `code` was made, if it is ours, still works and holds exactly these answers to this version.
+
+    Needs no database: the answers are compared as packed, whatever language the code names.
+    """
+    try:
+        data, made_at = _unsealed(code, now=now)
+        _, _, start = _unpack_header(data)
+    except (CodeRefused, ValueError):
+        return None
+    expected = pack(ruleset, answers, language=ENGLISH)
+    _, _, expected_start = _unpack_header(expected)
+    same_version = data[1 : start - 1] == expected[1 : expected_start - 1]
+    return made_at if same_version and data[start:] == expected[expected_start:] else None
+
+
+def _unsealed(code: str, *, now: datetime | None) -> tuple[bytes, datetime]:
+    """The packed data a code seals and when it was made; CodeInvalid or CodeExpired when it does not open."""
     token = _token(code)
     keys = _keys()
     try:
@@ -190,30 +214,7 @@ def open_code(code: str, *, now: datetime | None = None) -> Handoff:
             f"This code has expired: codes work for {settings.RUXGUIDE_HANDOFF_DAYS} days. "
             "Ask the patient to make a new one."
         )
-    version, language, start = _unpack_header(data)
-    ruleset = published_ruleset(version)
-    return Handoff(version=version, language=language, answers=_unpack_answers(ruleset, data, start), made_at=made_at)
-
-
-def matching(code: str, ruleset: RuleSet, answers: Answers, *, now: datetime | None = None) -> datetime | None:
-    """When `code` was made, if it is ours, still works and holds exactly these answers to this version.
-
-    Needs no database: the answers are compared as packed, whatever language the code names.
-    """
-    try:
-        token = _token(code)
-        keys = _keys()
-        data = keys.decrypt(token)
-        made_at = datetime.fromtimestamp(keys.extract_timestamp(token), UTC)
-        _, _, start = _unpack_header(data)
-    except (CodeRefused, InvalidToken, ValueError, TypeError, OverflowError):
-        return None
-    if (now or datetime.now(UTC)) - made_at > lifetime():
-        return None
-    expected = pack(ruleset, answers, language=ENGLISH)
-    _, _, expected_start = _unpack_header(expected)
-    same_version = data[1 : start - 1] == expected[1 : expected_start - 1]
-    return made_at if same_version and data[start:] == expected[expected_start:] else None
+    return data, made_at
 
 
 def published_ruleset(version: int, language: str = ENGLISH) -> RuleSet:
