@@ -6,6 +6,7 @@ No sign-in and nothing about a patient: the same published content the patient p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -57,14 +58,9 @@ def questionnaire_version(request: HttpRequest, version: str) -> HttpResponse:
 
 
 def _questionnaire_response(request: HttpRequest, published: PublishedRuleSet, *, max_age: int) -> HttpResponse:
-    resource = questionnaire(
-        published.document,
-        version=published.version,
-        date=published.published_at.date().isoformat(),
-        second_review=published.second_review,
+    body, etag = _questionnaire_body(
+        published.version, published.published_at.isoformat(), settings.RUXGUIDE_FHIR_BASE_URL
     )
-    body = json.dumps(resource, ensure_ascii=False, indent=2).encode()
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     last_modified = published.published_at.timestamp()
     response = HttpResponse(body, content_type=FHIR_JSON)
     response["ETag"] = etag
@@ -80,6 +76,24 @@ def _questionnaire_response(request: HttpRequest, published: PublishedRuleSet, *
     # Django's 304 keeps the caching headers; the filler's origin still needs leave to read it.
     conditional["Access-Control-Allow-Origin"] = "*"
     return conditional
+
+
+@functools.lru_cache(maxsize=32)
+def _questionnaire_body(version: int, published_at: str, base_url: str) -> tuple[bytes, str]:
+    """One published version's Questionnaire as sent, with its ETag: drawn once per version and address.
+
+    A published version never changes, so a form filler's repeated (or conditional) request costs a
+    query, not a new export and hash. The canonical base is part of the key as the resource names it.
+    """
+    published = PublishedRuleSet.objects.get(version=version)
+    resource = questionnaire(
+        published.document,
+        version=published.version,
+        date=published.published_at.date().isoformat(),
+        second_review=published.second_review,
+    )
+    body = json.dumps(resource, ensure_ascii=False, indent=2).encode()
+    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 urlpatterns: list[URLPattern] = [
