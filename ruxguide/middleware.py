@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse
+from django_htmx import middleware as django_htmx
 
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
@@ -37,6 +39,33 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response
+
+
+class HtmxDetails(django_htmx.HtmxDetails):
+    """django-htmx's request.htmx, reading its headers straight from the WSGI environ.
+
+    django-htmx reads request.headers, and the first read builds that mapping from every header of
+    the request: on a patient page, whose view asks whether htmx sent it, that was a tenth of the time.
+    """
+
+    def _get_header_value(self, name: str) -> str | None:
+        meta = self.request.META
+        key = "HTTP_" + name.upper().replace("-", "_")
+        value = meta.get(key) or None
+        if value and meta.get(key + "_URI_AUTOENCODED") == "true":
+            value = unquote(value)
+        return value
+
+
+class HtmxMiddleware(django_htmx.HtmxMiddleware):
+    """django-htmx's middleware, with the HtmxDetails above. Synchronous only: Django adapts it under ASGI."""
+
+    async_capable = False
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.htmx = HtmxDetails(request)  # type: ignore[attr-defined]  # as django-htmx sets it
+        response: HttpResponse = self.get_response(request)  # type: ignore[assignment]  # sync only
         return response
 
 

@@ -12,9 +12,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.vary import vary_on_headers
 
 from ruxguide.guard import accepts
+from ruxguide.headers import vary_on
 from screening.engine import (
     HOW_TO_USE,
     AnswerError,
@@ -62,7 +62,7 @@ def begin(request: PatientRequest) -> HttpResponse:
 
 @never_cache
 @accepts("GET", "HEAD", "POST")
-@vary_on_headers("HX-Request")
+@vary_on("HX-Request")
 @patient_page
 def question(request: PatientRequest, question_id: str) -> HttpResponse:
     change = request.GET.get(CHANGE_PARAM) == "1"
@@ -183,7 +183,7 @@ def _require_complete(request: PatientRequest) -> Walk:
 
 @never_cache
 @accepts("GET", "HEAD")
-@vary_on_headers("HX-Request")
+@vary_on("HX-Request")
 @patient_page
 def check_answers(request: PatientRequest) -> HttpResponse:
     where = _require_complete(request)
@@ -227,7 +227,7 @@ def _answer_rows(request: PatientRequest, template: str, *, changed: Question | 
 
 @never_cache
 @accepts("GET", "HEAD")
-@vary_on_headers("HX-Request")
+@vary_on("HX-Request")
 @patient_page
 def result(request: PatientRequest) -> HttpResponse:
     _require_complete(request)
@@ -330,7 +330,7 @@ def _sources(ruleset: RuleSet, rule: Rule) -> list[Source]:
 
 @never_cache
 @accepts("GET", "HEAD")
-@vary_on_headers("HX-Request")
+@vary_on("HX-Request")
 @patient_page
 def result_print(request: PatientRequest) -> HttpResponse:
     """The personal result laid out for paper: date, version, every answer, room for notes."""
@@ -356,7 +356,7 @@ def result_print(request: PatientRequest) -> HttpResponse:
 
 @never_cache
 @accepts("GET", "HEAD", "POST")
-@vary_on_headers("HX-Request")
+@vary_on("HX-Request")
 def clear(request: HttpRequest) -> HttpResponse:
     """ "Clear my answers": a GET asks to confirm (so it is never pressed by mistake), the POST clears."""
     if request.method == "POST":

@@ -9,9 +9,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.vary import vary_on_headers
 
 from ruxguide.guard import accepts
+from ruxguide.headers import vary_on
 from screening.engine import APPROVED_USES, URGENT_SIGNS, Level, RuleSet
 from screening.views.pages import render_page
 from screening.views.problems import rules_for, shows_problems
@@ -27,7 +27,7 @@ LEAD_SECTIONS = (APPROVED_USES,)
 
 
 @accepts("GET", "HEAD")
-@vary_on_headers("HX-Request")
+@vary_on("HX-Request")
 @shows_problems
 def education(request: HttpRequest) -> HttpResponse:
     """Everything patients should know before and while using the cream, from the live rule set."""

@@ -11,9 +11,9 @@ from django.urls import Resolver404, resolve, translate_url
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.vary import vary_on_headers
 
 from ruxguide.guard import accepts, from_this_site_only
+from ruxguide.headers import vary_on
 from screening.engine import walk
 from screening.views import problems
 from screening.views.pages import PREVIEW, PatientRequest, never_cache, render_page, url
@@ -25,7 +25,7 @@ PAGES = frozenset({"start", "begin", "question", "check_answers", "result", "res
 
 @never_cache
 @accepts("GET", "HEAD")
-@vary_on_headers("HX-Request", "Accept-Language", "Cookie")
+@vary_on("HX-Request", "Accept-Language", "Cookie")
 def start(request: HttpRequest) -> HttpResponse:
     preferred = _preferred_start_page(request)
     if preferred:
