@@ -29,6 +29,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 
+from ruxguide import sealing, sessions
 from ruxguide.sessions import sealed_at
 from screening.engine import RuleSet
 from screening.visit import PREVIEW_SESSION_KEY, SESSION_KEY
@@ -253,6 +254,38 @@ def test_an_expired_patient_cookie_starts_a_fresh_visit(published_rules: RuleSet
         assert patient.get(reverse("screening:begin"))["Location"] == FIRST_QUESTION
     # Still within the time it was made for, the same cookie is read.
     assert SESSION_KEY in patient_session(value)
+
+
+def test_a_patient_cookie_sealed_by_the_earlier_fernet_format_is_still_read(published_rules: RuleSet) -> None:
+    """Cookies in patients' browsers when the AES-GCM format was deployed: their visits go on."""
+    patient = Client()
+    answered = walk_some(patient, count=3)
+    data = json.dumps(dict(patient_session(patient_cookie(patient)).items()), separators=(",", ":")).encode()
+    legacy = sealing.keys(sessions.KEY_SALT, sessions.KEY_INFO).encrypt(data).decode().rstrip("=")
+    assert legacy.startswith("gAAAAA")  # Fernet's version byte, not ours
+    patient.cookies[patient_cookie_name()] = legacy
+
+    assert patient_session(legacy)[SESSION_KEY]["answers"] == answered
+    # The visit goes on from the legacy cookie, and the next change seals it in the current format.
+    page = patient.get(reverse("screening:begin"))
+    assert page["Location"] == reverse("screening:question", args=[list(as_lists(HEALTHY_ADULT))[3]])
+    next_question = page["Location"].rstrip("/").rsplit("/", 1)[-1]
+    patient.post(page["Location"], {next_question: as_lists(HEALTHY_ADULT)[next_question]})
+    assert base64.urlsafe_b64decode(patient_cookie(patient)[:4])[:1] == sessions.AEAD_VERSION
+    assert len(patient_session(patient_cookie(patient))[SESSION_KEY]["answers"]) == 4
+
+
+def test_a_patient_cookie_stamped_in_the_future_is_refused(published_rules: RuleSet) -> None:
+    """The sealing time is authenticated: a cookie from over a minute ahead was not sealed by our servers."""
+    patient = Client()
+    walk_some(patient, count=2)
+    value = patient_cookie(patient)
+    earlier = time.time() - sessions.CLOCK_SKEW_SECONDS - 5
+
+    with mock.patch("time.time", return_value=earlier):
+        assert SESSION_KEY not in patient_session(value)
+    with mock.patch("time.time", return_value=time.time() - sessions.CLOCK_SKEW_SECONDS + 5):
+        assert SESSION_KEY in patient_session(value)
 
 
 def test_a_whole_patient_visit_never_writes_a_session_to_the_database(published_rules: RuleSet) -> None:
