@@ -23,8 +23,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
-from django.utils.cache import patch_vary_headers
 
+from ruxguide.headers import add_vary
 from screening.engine import RuleSet, Walk
 
 # Drawn in place of the CSRF token. Made afresh by each process, so no address or answer can carry it
@@ -103,7 +103,7 @@ def respond(request: HttpRequest, pieces: Sequence[Drawn], *, status: int = 200)
             response = HttpResponse(body, status=status)
             response.headers["Content-Length"] = str(len(body))
             response.headers["Content-Encoding"] = "gzip"
-            patch_vary_headers(response, ("Accept-Encoding",))
+            add_vary(response, ("Accept-Encoding",))
             return response
     return HttpResponse(b"".join(_with_token(pieces, token)), status=status)
 
@@ -123,12 +123,16 @@ def csrf_token(request: HttpRequest) -> str:
         secret = "".join(CSRF_ALLOWED_CHARS[index] for index in _random_indexes(CSRF_SECRET_LENGTH))
         request.META.update({"CSRF_COOKIE": secret, "CSRF_COOKIE_NEEDS_UPDATE": True})
     mask = _random_indexes(CSRF_SECRET_LENGTH)
-    base = len(CSRF_ALLOWED_CHARS)
-    cipher = (CSRF_ALLOWED_CHARS[(_CSRF_INDEX[char] + shift) % base] for char, shift in zip(secret, mask, strict=True))
-    return "".join(CSRF_ALLOWED_CHARS[shift] for shift in mask) + "".join(cipher)
+    # Each secret character shifted along the alphabet by its mask position: the rotated alphabet read at it.
+    cipher = "".join([_ROTATED[shift][_CSRF_INDEX[char]] for char, shift in zip(secret, mask, strict=True)])
+    return "".join(map(CSRF_ALLOWED_CHARS.__getitem__, mask)) + cipher
 
 
 _CSRF_INDEX = {char: index for index, char in enumerate(CSRF_ALLOWED_CHARS)}
+# The alphabet rotated by each shift: _ROTATED[shift][index] is CSRF_ALLOWED_CHARS[(index + shift) % 62].
+_ROTATED = [CSRF_ALLOWED_CHARS[shift:] + CSRF_ALLOWED_CHARS[:shift] for shift in range(len(CSRF_ALLOWED_CHARS))]
+
+
 # Random bytes at or above this would favour the first characters (256 is not a multiple of 62): skipped.
 _UNBIASED_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)
 
