@@ -65,7 +65,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one short iteration, to check the code runs")
     parser.add_argument("--seconds", type=int, default=8, help="seconds of load per endpoint and round")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds over all endpoints (median kept)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds over all endpoints (each ratio: the median of the rounds' ratios)"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--output", type=Path, default=PROJECT / "var" / "bench" / "latest.json")
     args = parser.parse_args()
@@ -185,8 +187,13 @@ def prepare_requests(base: str) -> dict[str, dict[str, Any]]:
 
 def measure_load(
     wrk: str, base: str, requests: dict[str, dict[str, Any]], args: Any, scratch: Path
-) -> dict[str, dict[str, float]]:
-    """wrk on each request in turn, for several rounds; the median round of each is kept."""
+) -> dict[str, dict[str, Any]]:
+    """wrk on each request in turn, for several rounds; the median round of each is kept.
+
+    A page's ratio is taken within each round, against the bare view measured in that same round,
+    and the median of those ratios is kept: the machine's pace drifts between rounds (other work,
+    its clock), and a ratio of two figures from different rounds would carry that drift.
+    """
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in requests}
     for _ in range(args.rounds):
         for name, spec in requests.items():
@@ -209,15 +216,20 @@ def measure_load(
                 check=True,
             ).stdout
             runs[name].append(parse_wrk(output))
-    load: dict[str, dict[str, float]] = {}
+    load: dict[str, dict[str, Any]] = {}
     for name, results in runs.items():
         middle = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
-        load[name] = middle
-    bare = load["bare Django view"]["rps"]
+        load[name] = dict(middle)
+    bare_runs = runs["bare Django view"]
     for name, figures in load.items():
         # The yardstick itself gets no ratio: 1.0 by definition, it would only look like a result.
         if name != "bare Django view":
-            figures["ratio_to_bare"] = round(figures["rps"] / bare, 3) if bare else 0.0
+            ratios = [
+                run["rps"] / bare["rps"] if bare["rps"] else 0.0
+                for run, bare in zip(runs[name], bare_runs, strict=True)
+            ]
+            figures["ratio_to_bare"] = round(statistics.median(ratios), 3)
+            figures["ratios_by_round"] = [round(ratio, 3) for ratio in ratios]
     return load
 
 
@@ -476,11 +488,12 @@ def print_report(report: dict[str, Any], output: Path) -> None:
         ("load_through_nginx", "through nginx as `make serve` runs it (TLS; nginx serves the static file)"),
     ):
         print(f"\n{title}")
-        print(f"{'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'bad':>5}")
+        print(f"{'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'bad':>5}  x bare by round")
         for name, f in report[table].items():
             bad = f["non_2xx_3xx"] + f["timeouts"]
             ratio = f"{f['ratio_to_bare']:.2f}" if "ratio_to_bare" in f else "-"
-            print(f"{name:34} {f['rps']:>9.1f} {f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {ratio:>7} {bad:>5}")
+            rounds = " ".join(f"{r:.2f}" for r in f.get("ratios_by_round", []))
+            print(f"{name:34} {f['rps']:>9.1f} {f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {ratio:>7} {bad:>5}  {rounds}")
     print("\nSQL queries (warm):", ", ".join(f"{k}: {v}" for k, v in report["queries"].items()))
     for size, row in report["admin"].items():
         print(f"Admin, {size} ({row['rules']} rules):", ", ".join(f"{k}: {v}" for k, v in row.items() if k != "rules"))
