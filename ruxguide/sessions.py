@@ -207,8 +207,11 @@ class TwoSessionsMiddleware(SessionMiddleware):
         else:
             # A page that read the session depends on the cookie, whether or not it is saved.
             need_vary_cookie = accessed
-            sliding = settings.SESSION_SAVE_EVERY_REQUEST and (
-                not isinstance(session, SessionStore) or session.needs_resealing()
+            # (A changed session is sealed anyway: whether its cookie is due again is not asked.)
+            sliding = (
+                not modified
+                and settings.SESSION_SAVE_EVERY_REQUEST
+                and (not isinstance(session, SessionStore) or session.needs_resealing())
             )
             if (modified or sliding) and not empty:
                 if session.get_expire_at_browser_close():

@@ -286,10 +286,22 @@ def test_a_gzipped_page_reads_the_same_as_the_page_itself(published_rules: RuleS
             own_token(client, gzip.decompress(packed.content).decode(), form=url == address("result"))
 
 
-def test_two_gzipped_copies_of_a_kept_page_differ_in_length_against_breach(published_rules: RuleSet) -> None:
+def test_two_gzipped_copies_of_a_kept_page_with_a_token_differ_in_length_against_breach(
+    published_rules: RuleSet,
+) -> None:
     client = Client()
-    lengths = {len(client.get(address("education"), headers={"Accept-Encoding": "gzip"}).content) for _ in range(20)}
+    question = address("question", args=["urgent_symptoms"])
+    client.get(address("begin"))
+    lengths = {len(client.get(question, headers={"Accept-Encoding": "gzip"}).content) for _ in range(20)}
     assert len(lengths) > 1
+
+
+def test_a_kept_page_that_holds_nothing_of_anyones_is_gzipped_once_and_sent_as_it_is(published_rules: RuleSet) -> None:
+    """The start and education pages have no token and nothing from the request: no secret to pad for."""
+    for name in ("start", "education"):
+        copies = {Client().get(address(name), headers={"Accept-Encoding": "gzip"}).content for _ in range(5)}
+        assert len(copies) == 1, name
+        assert gzip.decompress(copies.pop()).decode() == Client().get(address(name)).content.decode()
 
 
 # ---------------------------------------------------------------------------------------------
