@@ -65,7 +65,8 @@ def begin(request: PatientRequest) -> HttpResponse:
 @vary_on("HX-Request")
 @patient_page
 def question(request: PatientRequest, question_id: str) -> HttpResponse:
-    change = request.GET.get(CHANGE_PARAM) == "1"
+    # A step is posted to an address without a query, most often: its GET need not be parsed then.
+    change = bool(request.META.get("QUERY_STRING")) and request.GET.get(CHANGE_PARAM) == "1"
     current = _askable(request, question_id, change=change)
     if request.method != "POST":
         return _question_page(request, current, change=change)

@@ -302,8 +302,19 @@ def visit_key(request: HttpRequest) -> str:
 
 def url(request: HttpRequest, name: str, args: list[str] | None = None) -> str:
     """A patient page's address, inside the preview when the request is in it."""
-    namespace = request.resolver_match.namespace if request.resolver_match else None
-    return _reverse(name, tuple(args or ()), namespace, translation.get_language(), get_script_prefix(), get_urlconf())
+    # The namespace, script prefix and URL configuration are fixed for a request: read once (a page
+    # asks for several addresses); the language is read each time, as a view may switch it.
+    fixed: tuple[str | None, str, str | None] | None = getattr(request, _URL_BASE, None)
+    if fixed is None:
+        namespace = request.resolver_match.namespace if request.resolver_match else None
+        fixed = (namespace, get_script_prefix(), get_urlconf())
+        if request.resolver_match is not None:  # known once the address is resolved
+            setattr(request, _URL_BASE, fixed)
+    namespace, prefix, urlconf = fixed
+    return _reverse(name, tuple(args or ()), namespace, translation.get_language(), prefix, urlconf)
+
+
+_URL_BASE = "_ruxguide_url_base"
 
 
 @functools.lru_cache(maxsize=4096)
