@@ -9,6 +9,7 @@ class ScreeningConfig(AppConfig):
         from django.db.models.signals import post_migrate, pre_delete
         from simple_history.signals import pre_create_historical_record
 
+        import ruxguide.csrf  # noqa: F401  # registers its deployment checks
         from screening.history import fill_in_reason
         from screening.permissions import kept_records, refuse_deleting_a_record, sync_clinical_editor_group
 
