@@ -13,6 +13,7 @@ import html
 import re
 from collections.abc import Iterator, Mapping
 
+import brotli  # type: ignore[import-untyped]
 import pytest
 from django.contrib.auth.models import User
 from django.middleware.csrf import _unmask_cipher_token
@@ -302,6 +303,25 @@ def test_a_kept_page_that_holds_nothing_of_anyones_is_gzipped_once_and_sent_as_i
         copies = {Client().get(address(name), headers={"Accept-Encoding": "gzip"}).content for _ in range(5)}
         assert len(copies) == 1, name
         assert gzip.decompress(copies.pop()).decode() == Client().get(address(name)).content.decode()
+
+
+def test_a_page_with_no_token_goes_in_brotli_to_a_browser_that_takes_it_and_a_form_in_gzip(
+    published_rules: RuleSet,
+) -> None:
+    client = Client()
+    for name in ("start", "education"):
+        plain = client.get(address(name)).content
+        packed = client.get(address(name), headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+        assert packed["Content-Encoding"] == "br" and "Accept-Encoding" in packed["Vary"]
+        assert brotli.decompress(packed.content) == plain
+        assert len(packed.content) < len(gzip.compress(plain))
+        refused = client.get(address(name), headers={"Accept-Encoding": "gzip, br;q=0"})
+        assert refused["Content-Encoding"] == "gzip"
+    # A page with a token is gzipped, the token between its kept pieces (Brotli cannot be joined so).
+    client.get(address("begin"))
+    question = client.get(address("question", args=["urgent_symptoms"]), headers={"Accept-Encoding": "br, gzip"})
+    assert question["Content-Encoding"] == "gzip"
+    own_token(client, gzip.decompress(question.content).decode())
 
 
 # ---------------------------------------------------------------------------------------------
