@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any, cast
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from screening.translations import TRANSLATED_TEXTS, TRANSLATIONS, checked_name,
 
 # A long text field has no length in the database; no patient-facing text comes near this one.
 LONG_TEXT_MAX_LENGTH = 10_000
+LONG_TEXT_LIMIT = MaxLengthValidator(LONG_TEXT_MAX_LENGTH)
 DEFAULT_MAX_IMPORT_BYTES = 2 * 1024 * 1024
 # How many problems a page lists before it only counts the rest.
 SHOWN_PROBLEMS = 10
@@ -125,7 +127,7 @@ class Text:
         try:
             self.field.clean(value, None)
             if isinstance(self.field, models.TextField):
-                MaxLengthValidator(LONG_TEXT_MAX_LENGTH)(value)
+                LONG_TEXT_LIMIT(value)
         except ValidationError as error:
             return [message if message.endswith(".") else f"{message}." for message in error.messages]
         return []
@@ -223,11 +225,15 @@ def _with_translations(model: type[models.Model], collection: str, schema: Schem
     return schema
 
 
+# Each schema is built once (its checks read only the models' `_meta`, which never changes while the
+# app runs), not once per item: an import checks every option and condition of the document.
+@cache
 def source_schema() -> Schema:
     schema: Schema = {name: Text(Source, name) for name in ("code", "document", "url", "summary")}
     return _with_translations(Source, "sources", schema)
 
 
+@cache
 def section_schema() -> Schema:
     schema: Schema = {
         "id": Text(GuidanceSection, "identifier"),
@@ -238,6 +244,7 @@ def section_schema() -> Schema:
     return _with_translations(GuidanceSection, "sections", schema)
 
 
+@cache
 def option_schema() -> Schema:
     schema: Schema = {
         "id": Text(Option, "identifier"),
@@ -247,11 +254,13 @@ def option_schema() -> Schema:
     return _with_translations(Option, "options", schema)
 
 
+@cache
 def link_schema() -> Schema:
     """A skip rule or a rule's condition: a question and some of its options."""
     return {"question": Text(Question, "identifier"), "options": Codes("options")}
 
 
+@cache
 def question_schema() -> Schema:
     schema: Schema = {
         "id": Text(Question, "identifier"),
@@ -265,6 +274,7 @@ def question_schema() -> Schema:
     return _with_translations(Question, "questions", schema)
 
 
+@cache
 def rule_schema() -> Schema:
     schema: Schema = {
         "id": Text(Rule, "identifier"),
@@ -280,6 +290,7 @@ def rule_schema() -> Schema:
     return _with_translations(Rule, "rules", schema)
 
 
+@cache
 def scenario_schema() -> Schema:
     return {
         "name": Text(Scenario, "name"),
@@ -403,6 +414,7 @@ def _default(name: str, defaults: Mapping[str, Any]) -> Any:
 FLAGS = ("_checked", "_outdated")
 
 
+@cache
 def _translation(name: str) -> bool:
     return any(name.endswith(f"_{suffix}") for suffix in TRANSLATIONS.values())
 

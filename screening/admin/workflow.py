@@ -159,10 +159,12 @@ class WorkflowViews(PublishedModelAdmin):
         unreadable = False
         if request.method == "POST" and form.is_valid():
             document = form.cleaned_data["document"]
-            # The whole document is checked before the draft is touched; the import is one transaction.
-            unreadable = bool(validation.shape_problems(document))
-            problems = document_problems(document)
+            # A document unreadable as a rule set has only these problems (document_problems stops there).
+            problems = validation.shape_problems(document)
+            unreadable = bool(problems)
             if not problems:
+                # replace_draft checks the whole document (document_problems) before the draft is
+                # touched, and the import is one transaction: checking it here too would do it twice.
                 try:
                     drafts.replace_draft(document, reason=form.cleaned_data["reason"])
                 except ValidationError as error:
