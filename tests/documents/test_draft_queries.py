@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from screening.defaults import default_document
@@ -38,23 +40,31 @@ def ten_times_larger(document: dict[str, Any]) -> dict[str, Any]:
 SIZES = ["default", pytest.param("ten times larger", marks=pytest.mark.slow)]
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.fixture(scope="module", params=SIZES)
+def size(request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """The draft at each size. The larger draft takes seconds to write: it is written once for this
+    module's tests, in a transaction each test's own (rolled back) transaction sits inside, and is
+    rolled back after them."""
+    if request.param == "default":
+        yield request.param
+        return
+    with django_db_blocker.unblock(), transaction.atomic():
+        replace_draft(ten_times_larger(default_document()), reason="A much larger draft")
+        yield request.param
+        transaction.set_rollback(True)
+
+
 def test_the_draft_document_takes_a_fixed_number_of_queries(
     published_rules, django_assert_max_num_queries, size: str
 ) -> None:
-    if size != "default":
-        replace_draft(ten_times_larger(default_document()), reason="A much larger draft")
     with django_assert_max_num_queries(MOST_QUERIES):
         document = draft_document()
     assert len(document["rules"]) == len(default_document()["rules"]) * (1 if size == "default" else 10)
 
 
-@pytest.mark.parametrize("size", SIZES)
 def test_a_preview_step_takes_a_fixed_number_of_queries(
     published_rules, clinician_client: Client, django_assert_max_num_queries, size: str
 ) -> None:
-    if size != "default":
-        replace_draft(ten_times_larger(default_document()), reason="A much larger draft")
     clinician_client.get("/preview/check/")
     # The preview keeps its walk in the clinician's server-side session: read, and written back in a savepoint.
     with django_assert_max_num_queries(MOST_QUERIES + STAFF_SESSION_QUERIES + PREVIEW_PERMISSION_QUERIES):

