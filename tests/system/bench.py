@@ -64,7 +64,9 @@ WORKER_MB = 80.0
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one short iteration, to check the code runs")
-    parser.add_argument("--seconds", type=int, default=8, help="seconds of load per endpoint and round")
+    parser.add_argument(
+        "--seconds", type=int, default=5, help="seconds of load per endpoint and round (the bare view's too)"
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds over all endpoints (each ratio: the median of the rounds' ratios)"
     )
@@ -190,52 +192,50 @@ def measure_load(
 ) -> dict[str, dict[str, Any]]:
     """wrk on each request in turn, for several rounds; the median round of each is kept.
 
-    A page's ratio is taken within each round, against the bare view measured in that same round,
-    and the median of those ratios is kept: the machine's pace drifts between rounds (other work,
-    its clock), and a ratio of two figures from different rounds would carry that drift.
+    Each endpoint is measured right after a run of the bare view, and its ratio is taken against that
+    run: the machine's pace drifts (other work, its clock), by up to a fifth between one minute and the
+    next here, and a ratio of two figures taken minutes apart carried that drift. The median of the
+    rounds' ratios is kept.
     """
+    bare = "bare Django view"
+    scripts = {}
+    for number, (name, spec) in enumerate(requests.items()):
+        scripts[name] = scratch / f"request-{number}.lua"
+        scripts[name].write_text(wrk_script({**spec, "headers": {**spec["headers"], "Origin": base}}))
+
+    def start(name: str) -> subprocess.Popen[str]:
+        command = [wrk, "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "-s", str(scripts[name])]
+        return subprocess.Popen(
+            [*command, base + requests[name]["path"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in requests}
+    ratios: dict[str, list[float]] = {name: [] for name in requests if name != bare}
     for _ in range(args.rounds):
-        # --quick only checks that every measurement runs and is reported: all endpoints at once
-        # (wrk's shortest run is a second), so its figures are not comparable with a full run's.
-        at_once = args.quick
-        started: dict[str, subprocess.Popen[str]] = {}
-        for name, spec in requests.items():
-            script = scratch / f"request-{len(started)}.lua"
-            script.write_text(wrk_script({**spec, "headers": {**spec["headers"], "Origin": base}}))
-            started[name] = subprocess.Popen(
-                [
-                    wrk,
-                    "-t2",
-                    f"-c{args.connections}",
-                    f"-d{args.seconds}s",
-                    "--latency",
-                    "-s",
-                    str(script),
-                    base + spec["path"],
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            if not at_once:
-                runs[name].append(parse_wrk(wrk_output(started.pop(name), args.seconds + 60)))
-        for name, process in started.items():
-            runs[name].append(parse_wrk(wrk_output(process, args.seconds + 60)))
+        if args.quick:
+            # --quick only checks that every measurement runs and is reported: all endpoints at once
+            # (wrk's shortest run is a second), so its figures are not comparable with a full run's.
+            started = {name: start(name) for name in requests}
+            measured = {name: parse_wrk(wrk_output(process, args.seconds + 60)) for name, process in started.items()}
+            pairs = [(measured[bare], name, measured[name]) for name in ratios]
+            runs[bare].append(measured[bare])
+        else:
+            pairs = []
+            for name in ratios:
+                yardstick = parse_wrk(wrk_output(start(bare), args.seconds + 60))
+                pairs.append((yardstick, name, parse_wrk(wrk_output(start(name), args.seconds + 60))))
+                runs[bare].append(yardstick)
+        for yardstick, name, figures in pairs:
+            runs[name].append(figures)
+            ratios[name].append(figures["rps"] / yardstick["rps"] if yardstick["rps"] else 0.0)
     load: dict[str, dict[str, Any]] = {}
     for name, results in runs.items():
         middle = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
         load[name] = dict(middle)
-    bare_runs = runs["bare Django view"]
-    for name, figures in load.items():
         # The yardstick itself gets no ratio: 1.0 by definition, it would only look like a result.
-        if name != "bare Django view":
-            ratios = [
-                run["rps"] / bare["rps"] if bare["rps"] else 0.0
-                for run, bare in zip(runs[name], bare_runs, strict=True)
-            ]
-            figures["ratio_to_bare"] = round(statistics.median(ratios), 3)
-            figures["ratios_by_round"] = [round(ratio, 3) for ratio in ratios]
+        if name != bare:
+            load[name]["ratio_to_bare"] = round(statistics.median(ratios[name]), 3)
+            load[name]["ratios_by_round"] = [round(ratio, 3) for ratio in ratios[name]]
     return load
 
 
