@@ -1,4 +1,4 @@
-"""Django's CSRF middleware, with the form token unmasked by table instead of character arithmetic.
+"""Django's CSRF tokens, masked and unmasked by table, and its middleware with that unmasking.
 
 Django unmasks a form's 64-character token with two `str.index` calls per character, half of the
 CSRF check and a twentieth of a question step. This subclass accepts a posted form token the way
@@ -11,6 +11,7 @@ the settings, and the two checks below ask the same of any CsrfViewMiddleware in
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -20,12 +21,29 @@ from django.middleware import csrf
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
-_INDEX = {char: index for index, char in enumerate(csrf.CSRF_ALLOWED_CHARS)}
-# The alphabet rotated back by each shift: _UNROTATED[shift][index] is CSRF_ALLOWED_CHARS[(index - shift) % 62].
-_UNROTATED = [
-    csrf.CSRF_ALLOWED_CHARS[-shift:] + csrf.CSRF_ALLOWED_CHARS[:-shift] if shift else csrf.CSRF_ALLOWED_CHARS
-    for shift in range(len(csrf.CSRF_ALLOWED_CHARS))
-]
+_CHARS = csrf.CSRF_ALLOWED_CHARS
+_INDEX = {char: index for index, char in enumerate(_CHARS)}
+# The alphabet rotated by each shift: _ROTATED[shift][index] is _CHARS[(index + shift) % 62], and
+# _ROTATED[-shift] (Python's negative index) rotates back the other way.
+_ROTATED = [_CHARS[shift:] + _CHARS[:shift] for shift in range(len(_CHARS))]
+# Random bytes at or above this would favour the first characters (256 is not a multiple of 62): skipped.
+_UNBIASED_BELOW = 256 - 256 % len(_CHARS)
+
+
+def new_secret() -> str:
+    """A fresh CSRF secret, as Django's middleware makes one for a visitor without the cookie."""
+    return "".join(map(_CHARS.__getitem__, _random_indexes(csrf.CSRF_SECRET_LENGTH)))
+
+
+def mask(secret: str) -> str:
+    """A token for `secret` under a fresh random mask (Django's `_mask_cipher_secret`).
+
+    Django draws each of the mask's characters with its own call to `secrets.choice`; this reads the
+    system's randomness once, and shifts each secret character by reading the rotated alphabet.
+    """
+    shifts = _random_indexes(csrf.CSRF_SECRET_LENGTH)
+    cipher = "".join([_ROTATED[shift][_INDEX[char]] for char, shift in zip(secret, shifts, strict=True)])
+    return "".join(map(_CHARS.__getitem__, shifts)) + cipher
 
 
 def unmask(token: str) -> str | None:
@@ -35,11 +53,19 @@ def unmask(token: str) -> str | None:
     """
     if len(token) != csrf.CSRF_TOKEN_LENGTH:
         return None
-    mask, cipher = token[: csrf.CSRF_SECRET_LENGTH], token[csrf.CSRF_SECRET_LENGTH :]
+    shifts, cipher = token[: csrf.CSRF_SECRET_LENGTH], token[csrf.CSRF_SECRET_LENGTH :]
     try:
-        return "".join([_UNROTATED[_INDEX[shift]][_INDEX[char]] for char, shift in zip(cipher, mask, strict=True)])
+        return "".join([_ROTATED[-_INDEX[shift]][_INDEX[char]] for char, shift in zip(cipher, shifts, strict=True)])
     except KeyError:  # a character outside the alphabet: not a token
         return None
+
+
+def _random_indexes(count: int) -> list[int]:
+    """`count` uniformly random positions in CSRF_ALLOWED_CHARS, from the system's randomness."""
+    indexes: list[int] = []
+    while len(indexes) < count:
+        indexes += [byte % len(_CHARS) for byte in os.urandom(count + 8) if byte < _UNBIASED_BELOW]
+    return indexes[:count]
 
 
 class CsrfViewMiddleware(csrf.CsrfViewMiddleware):

@@ -12,7 +12,6 @@ sending it again costs neither a template nor a compression.
 
 from __future__ import annotations
 
-import os
 import secrets
 import struct
 import threading
@@ -22,9 +21,9 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 import brotli  # type: ignore[import-untyped]
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
 
+from ruxguide import csrf
 from ruxguide.headers import add_vary
 from screening.engine import RuleSet, Walk
 
@@ -152,29 +151,9 @@ def csrf_token(request: HttpRequest) -> str:
     secret = request.META.get("CSRF_COOKIE")
     if not secret:
         # As django.middleware.csrf does for a visitor without the cookie: CsrfViewMiddleware sets it.
-        secret = "".join(CSRF_ALLOWED_CHARS[index] for index in _random_indexes(CSRF_SECRET_LENGTH))
+        secret = csrf.new_secret()
         request.META.update({"CSRF_COOKIE": secret, "CSRF_COOKIE_NEEDS_UPDATE": True})
-    mask = _random_indexes(CSRF_SECRET_LENGTH)
-    # Each secret character shifted along the alphabet by its mask position: the rotated alphabet read at it.
-    cipher = "".join([_ROTATED[shift][_CSRF_INDEX[char]] for char, shift in zip(secret, mask, strict=True)])
-    return "".join(map(CSRF_ALLOWED_CHARS.__getitem__, mask)) + cipher
-
-
-_CSRF_INDEX = {char: index for index, char in enumerate(CSRF_ALLOWED_CHARS)}
-# The alphabet rotated by each shift: _ROTATED[shift][index] is CSRF_ALLOWED_CHARS[(index + shift) % 62].
-_ROTATED = [CSRF_ALLOWED_CHARS[shift:] + CSRF_ALLOWED_CHARS[:shift] for shift in range(len(CSRF_ALLOWED_CHARS))]
-
-
-# Random bytes at or above this would favour the first characters (256 is not a multiple of 62): skipped.
-_UNBIASED_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)
-
-
-def _random_indexes(count: int) -> list[int]:
-    """`count` uniformly random positions in CSRF_ALLOWED_CHARS, from the system's randomness."""
-    indexes: list[int] = []
-    while len(indexes) < count:
-        indexes += [byte % len(CSRF_ALLOWED_CHARS) for byte in os.urandom(count + 8) if byte < _UNBIASED_BELOW]
-    return indexes[:count]
+    return csrf.mask(secret)
 
 
 def _accepts(coding: str, accepted: str) -> bool:
@@ -182,16 +161,12 @@ def _accepts(coding: str, accepted: str) -> bool:
     for item in accepted.split(","):
         name, _, parameters = item.partition(";")
         if name.strip().lower() == coding:
-            quality = parameters.strip().lower().removeprefix("q=").strip()
-            return not (parameters.strip().lower().startswith("q=") and _is_zero(quality))
+            quality = parameters.strip().lower()
+            try:
+                return not quality.startswith("q=") or float(quality[2:]) != 0
+            except ValueError:  # an unreadable weight refuses nothing
+                return True
     return False
-
-
-def _is_zero(quality: str) -> bool:
-    try:
-        return float(quality) == 0
-    except ValueError:
-        return False
 
 
 def _with_token(pieces: Sequence[Drawn], token: bytes) -> Iterator[bytes]:
