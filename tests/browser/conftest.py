@@ -30,7 +30,23 @@ from tests.support.browser import DESKTOP, TIMEOUT_MS, NewPage
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM_MISSING = "Debian chromium is required in CI: apt-get install chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+# Each new page is a window, and Chromium 156 draws a web page for every window's address-bar
+# suggestions (chrome://omnibox-popup.top-chrome/): a third of what opening a page costs the browser,
+# about 60 ms of CPU, for a window nobody sees. Chromium reads one --disable-features, so this one
+# also names what Playwright (1.65) disables by default (its chromiumSwitches), which it replaces.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
+    "HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,ThirdPartyStoragePartitioning,"
+    "AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,OptimizationHints,NetworkTimeServiceQuerying,"
+    "AimEnabled,PreconnectToSearch"
+)
+UNSEEN_WINDOW_FEATURES = "WebUIOmniboxPopup,WebUIOmniboxAimPopup,PreloadTopChromeWebUI"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    f"--disable-features={PLAYWRIGHT_DISABLED_FEATURES},{UNSEEN_WINDOW_FEATURES}",
+]
 
 
 @pytest.fixture(scope="session")

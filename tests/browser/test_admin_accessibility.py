@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from screening.models import GuidanceSection, Option, Question, Rule, Scenario, Source
 from screening.permissions import CLINICAL_EDITOR_PERMISSIONS
-from tests.support.browser import AXE, DESKTOP, NewPage, screenshot
+from tests.support.browser import AXE, DESKTOP, NewPage, keep_screenshot, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -183,17 +183,17 @@ def test_the_condition_picker_shows_only_the_picked_questions_answers(admin_page
     row.locator("select[name='conditions-0-question']").select_option(str(pregnancy.pk))
     expect(row.locator("fieldset.option-group:visible legend")).to_have_text(pregnancy.text)
     row.get_by_label("I am pregnant", exact=False).first.check()
-    admin_page.locator("#conditions-group").screenshot(path="/tmp/h8-picker.png")
-    admin_page.screenshot(path="/tmp/h8-rule.png", full_page=True)
+    keep_screenshot(admin_page.locator("#conditions-group"), "/tmp/h8-picker.png")
+    keep_screenshot(admin_page, "/tmp/h8-rule.png", full_page=True)
 
 
 def test_the_question_page_fits_a_1280_px_screen(admin_page: Page) -> None:
     admin_page.goto(reverse("admin:screening_question_change", args=[_question()]))
     overflow = admin_page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    admin_page.screenshot(path="/tmp/h8-question.png", full_page=True)
+    keep_screenshot(admin_page, "/tmp/h8-question.png", full_page=True)
     assert overflow <= 0, f"the page is {overflow} px wider than the window"
     admin_page.goto(reverse("admin:screening_rule_change", args=[_rule()]))
     overflow = admin_page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the rule page is {overflow} px wider than the window"
     admin_page.goto(reverse("admin:screening_question_delete", args=[_question()]))
-    admin_page.screenshot(path="/tmp/h8-delete.png", full_page=True)
+    keep_screenshot(admin_page, "/tmp/h8-delete.png", full_page=True)

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Page, expect
 
 from screening.defaults import default_document
 from screening.models import PublishedRuleSet, Rule, Scenario
 from tests.support.browser import (
+    AXE,
     Answers,
     NewPage,
     fired_rules,
@@ -292,7 +292,7 @@ def test_the_preview_result_page_has_no_axe_violations(admin_page: Page):
     page.goto("/preview/check/result/")
     expect(page.locator(PREVIEW_BANNER)).to_be_visible()
     expect(page.locator(f'main article[data-rule="{RULE}"]')).to_be_visible()
-    results = Axe().run(page)
+    results = AXE.run(page)
     assert results.violations_count == 0, results.generate_report()
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Page, expect
 
 from screening.models import Rule
-from tests.support.browser import AXE, NewPage
+from tests.support.browser import AXE, NewPage, keep_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +74,7 @@ def test_the_second_save_from_an_out_of_date_page_shows_both_changes_and_then_sa
 
     # The whole page, the conflict box and the conditions table included, has no violations.
     results = AXE.run(second)
-    second.screenshot(path=SHOT, full_page=False)
+    keep_screenshot(second, SHOT)
     assert not results.violations_count, results.generate_report()
 
     second.get_by_role("button", name="Save and continue editing", exact=True).click()

@@ -16,7 +16,16 @@ from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Page, expect
 
 from screening.permissions import OPEN_HANDOFF, TREATING_CLINICIAN
-from tests.support.browser import AXE, BROWSER_MARGINS, MANY_CAUTIONS, PHONE, NewPage, audit, post_answers
+from tests.support.browser import (
+    AXE,
+    BROWSER_MARGINS,
+    MANY_CAUTIONS,
+    PHONE,
+    NewPage,
+    audit,
+    keep_screenshot,
+    post_answers,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -67,8 +76,8 @@ def test_the_phone_shows_a_qr_code_that_reads_back_as_the_link(new_page: NewPage
     address = make_code(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#handoff").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "handoff-result-phone.png"))
-    page.screenshot(path=str(SHOTS / "handoff-result-phone-full.png"), full_page=True)
+    keep_screenshot(page, SHOTS / "handoff-result-phone.png")
+    keep_screenshot(page, SHOTS / "handoff-result-phone-full.png", full_page=True)
     qr_image = SHOTS / "handoff-qr-phone.png"
     page.locator("#handoff svg").screenshot(path=str(qr_image))
     assert decode(zbarimg, qr_image) == [address]
@@ -148,10 +157,9 @@ def test_the_clinician_signs_in_from_the_link_and_sees_an_accessible_page(
     expect(
         doctor.get_by_role("link", name="Download the answers as a FHIR QuestionnaireResponse (JSON)")
     ).to_be_visible()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    doctor.screenshot(path=str(SHOTS / "handoff-clinician.png"))
-    doctor.screenshot(path=str(SHOTS / "handoff-clinician-full.png"), full_page=True)
-    doctor.locator(".handoff-rule").first.screenshot(path=str(SHOTS / "handoff-clinician-rule.png"))
+    keep_screenshot(doctor, SHOTS / "handoff-clinician.png")
+    keep_screenshot(doctor, SHOTS / "handoff-clinician-full.png", full_page=True)
+    keep_screenshot(doctor.locator(".handoff-rule").first, SHOTS / "handoff-clinician-rule.png")
     results = AXE.run(doctor)
     assert not results.violations_count, results.generate_report()
     with doctor.expect_download() as download:

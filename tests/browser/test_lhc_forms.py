@@ -22,7 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from screening import handoff
 from screening.engine import RuleSet, ruleset_from_document, walk
 from screening.fhir import answer_system, questionnaire, questionnaire_url
-from tests.support.browser import DESKTOP, TIMEOUT_MS
+from tests.support.browser import DESKTOP, TIMEOUT_MS, keep_screenshot
 from tests.support.documents import Document, default_document, item_of
 from tests.support.lforms import LFORMS_VERSION, MISSING, installed_version, lforms_host
 
@@ -308,5 +308,4 @@ def test_a_questionnaire_response_exported_by_the_app_loads_in_lhc_forms_with_th
     assert {a["valueCoding"]["system"] for i in again["item"] for a in i["answer"]} == {
         answer_system(i["linkId"]) for i in response["item"]
     }
-    SHOT.parent.mkdir(parents=True, exist_ok=True)
-    lforms.screenshot(path=str(SHOT), full_page=True)
+    keep_screenshot(lforms, SHOT, full_page=True)

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from screening import publishing
 from screening.models import Question, Rule
-from tests.support.browser import AXE, ZH, NewPage, patient, post_answers
+from tests.support.browser import AXE, ZH, NewPage, keep_screenshot, patient, post_answers
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,7 @@ def test_a_changed_english_message_shows_english_to_chinese_patients_and_says_so
     described_by = admin_page.locator("#id_message_zh_hans").get_attribute("aria-describedby") or ""
     assert "id_message_zh_hans_outdated_note" in described_by.split()
     note.evaluate("note => note.scrollIntoView({block: 'center'})")
-    admin_page.screenshot(path=str(FIELD_SHOT))
+    keep_screenshot(admin_page, FIELD_SHOT)
     assert axe_violations(admin_page) == []
 
     # The translations page lists it first, the English now beside the translation.
@@ -71,7 +71,7 @@ def test_a_changed_english_message_shows_english_to_chinese_patients_and_says_so
     first = admin_page.locator("table.translations tbody tr").first
     expect(first).to_have_attribute("data-status", "outdated")
     expect(first.locator("td[lang=en]")).to_have_text(NEW_MESSAGE)
-    admin_page.screenshot(path=str(TRANSLATIONS_SHOT))
+    keep_screenshot(admin_page, TRANSLATIONS_SHOT)
     assert axe_violations(admin_page) == []
 
     publishing.publish(user=clinician, note="Plainer allergy message")
@@ -81,7 +81,7 @@ def test_a_changed_english_message_shows_english_to_chinese_patients_and_says_so
     message = page.locator("main [data-rule=allergy] p[lang=en]")
     expect(message).to_have_text(NEW_MESSAGE)
     expect(page.locator("main")).not_to_contain_text(old_chinese)
-    page.screenshot(path=str(FALLBACK_SHOT), full_page=True)
+    keep_screenshot(page, FALLBACK_SHOT, full_page=True)
     assert axe_violations(page) == []
 
 
@@ -102,5 +102,5 @@ def test_an_option_whose_english_label_changed_says_its_chinese_label_is_out_of_
     field = row.locator("input[name$='-label_zh_hans']")
     assert (note.get_attribute("id") or "") in (field.get_attribute("aria-describedby") or "").split()
     note.evaluate("note => note.scrollIntoView({block: 'center'})")
-    admin_page.screenshot(path=str(OPTION_SHOT))
+    keep_screenshot(admin_page, OPTION_SHOT)
     assert axe_violations(admin_page, within=f"#{row.get_attribute('id')}") == []

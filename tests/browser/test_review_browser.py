@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
@@ -11,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from screening.models import PublishedRuleSet, Review
 from screening.permissions import CLINICAL_EDITOR, CLINICAL_REVIEWER, sync_clinical_editor_group
-from tests.support.browser import AXE, DESKTOP, NewPage, patient, post_answers
+from tests.support.browser import AXE, DESKTOP, NewPage, keep_screenshot, patient, post_answers
 from tests.support.documents import default_document
 
 pytestmark = pytest.mark.browser
@@ -56,7 +54,7 @@ def no_axe_violations(page: Page, name: str) -> None:
 
 def shot(page: Page, path: str) -> None:
     page.set_viewport_size(DESKTOP)
-    page.screenshot(path=str(Path(path)), full_page=True)
+    keep_screenshot(page, path, full_page=True)
 
 
 def test_two_clinicians_review_and_publish_a_change(new_page: NewPage, server_url: str) -> None:

@@ -7,17 +7,20 @@ rule fires for each.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.base import AxeResults
+from axe_playwright_python.sync_playwright import DEFAULT_OPTIONS, Axe
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, ViewportSize, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.support.patients import HEALTHY_ADULT
 
@@ -29,6 +32,9 @@ NewPage = Callable[..., Page]
 
 SITE = " \u2013 Ruxguide"  # every page title ends with an en dash and the site name
 SHOTS = Path("/tmp/browser-shots")
+# Screenshots are for a human to look at, and no test reads them: they are saved only when asked
+# (RUXGUIDE_SCREENSHOTS=1 make test), since a full-page PNG of a long page costs more than its checks.
+SAVE_SCREENSHOTS = bool(os.environ.get("RUXGUIDE_SCREENSHOTS"))
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 # A question page in English, or under the Chinese pages' /zh-hans/ prefix.
@@ -36,7 +42,28 @@ QUESTION_PATH = re.compile(r"^(?:/zh-hans)?/check/question/(?P<question>[^/]+)/$
 VIEWPORTS: dict[str, ViewportSize] = {"phone": PHONE, "desktop": DESKTOP}
 # Chromium's default print margins (about 1 cm), rather than page.pdf()'s default of none.
 BROWSER_MARGINS = {side: "0.4in" for side in ("top", "right", "bottom", "left")}
-AXE = Axe()
+
+
+class _AxeOncePerDocument:
+    """axe-core put into a document once: audit() runs it at two widths on the same document, and
+    injecting its 570 KB script again cost the browser as much as the second run itself."""
+
+    def __init__(self) -> None:
+        self._axe = Axe()
+
+    def run(
+        self,
+        page: Page,
+        context: str | list[Any] | dict[str, Any] | None = None,
+        options: dict[str, Any] | None = DEFAULT_OPTIONS,
+    ) -> AxeResults:
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(self._axe.axe_script)
+        arguments = self._axe._format_script_args(context=context, options=options)
+        return AxeResults(page.evaluate(f"axe.run({arguments}).then(results => results)"))
+
+
+AXE = _AxeOncePerDocument()
 
 ZH = "/zh-hans"
 # English interface words that must not be left on a Chinese page.
@@ -210,11 +237,22 @@ def focused(page: Page) -> dict[str, str]:
 
 
 def screenshot(page: Page, name: str, *, folder: Path = SHOTS) -> Path | None:
-    """A full-page screenshot for a human to look at; a failure only warns, as no test depends on it."""
-    path = folder / f"{name}.png"
+    """A full-page screenshot for a human to look at, named in `folder`."""
+    return keep_screenshot(page, folder / f"{name}.png", full_page=True)
+
+
+def keep_screenshot(target: Page | Locator, path: Path | str, *, full_page: bool = False) -> Path | None:
+    """A screenshot for a human to look at, when asked (SAVE_SCREENSHOTS). A failure only warns, as
+    no test depends on it. (A test that reads its screenshot back takes it itself.)"""
+    if not SAVE_SCREENSHOTS:
+        return None
+    path = Path(path)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(target, Locator):
+            target.screenshot(path=str(path))
+        else:
+            target.screenshot(path=str(path), full_page=full_page)
     except (OSError, PlaywrightError) as error:  # pragma: no cover - depends on the machine
         warnings.warn(f"could not save {path}: {error}", stacklevel=2)
         return None
