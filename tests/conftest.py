@@ -19,6 +19,7 @@ from screening.defaults import default_document, ensure_default_rules
 from screening.engine import RuleSet, ruleset_from_document
 from screening.live import current_ruleset
 from screening.models import PublishedRuleSet
+from tests.scheduling import longest_first
 from tests.support.staff import clinical_editor, signed_in
 
 # Property tests check behaviour, never speed (`make bench` measures that): on a machine busy with the
@@ -131,3 +132,10 @@ def static_files_listed_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(WhiteNoise, "update_files_dictionary", update_files_dictionary)
         yield
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the long tests first, spread over the workers (tests/scheduling.py)."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 0)
+    if config.getoption("dist", "no") == "worksteal" and workers > 1:
+        items[:] = longest_first(items, workers)
