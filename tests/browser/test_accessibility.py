@@ -4,8 +4,8 @@ The pages that differ between the languages only by their address and words are 
 and in Chinese (the Chinese page must also be wholly Chinese); the other Chinese audits are in
 test_chinese_browser.py.
 
-Each audited page is also saved as a full-page screenshot in /tmp/browser-shots/ for a human to look
-at; no assertion reads them.
+With RUXGUIDE_SCREENSHOTS=1, each audited page is also saved as a full-page screenshot in
+/tmp/browser-shots/ for a human to look at; no assertion reads them.
 """
 
 from __future__ import annotations

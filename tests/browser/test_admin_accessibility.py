@@ -2,7 +2,8 @@
 rules, at 1280 px: the change, add, list, history and delete pages of each draft model and test patients,
 and the workflow pages (publish, compare, change history, translations, the admin home, review).
 
-Each page is saved as a full-page screenshot in /tmp/admin-a11y/ (also on failure) for a human to look at.
+With RUXGUIDE_SCREENSHOTS=1, each page is saved as a full-page screenshot in /tmp/admin-a11y/ (also on
+failure) for a human to look at.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 the browser's own language on a first visit, axe-core and the keyboard on Chinese pages, and Chinese
 on paper with real glyphs (an embedded CJK font, no missing-glyph boxes).
 
-Screenshots and PDFs of the Chinese pages are saved in /tmp/browser-shots/ for a human to look at.
+PDFs of the Chinese pages are saved in /tmp/browser-shots/ for a human to look at, and screenshots
+too with RUXGUIDE_SCREENSHOTS=1.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A test patient whose outcome changes blocks publishing, and an earlier version o
 reverted from its history. Three app bugs found on the way are checked at the end (axe on
 the preview result page, the preview of the education page, doubled headings on the publishing pages).
 
-Full-page screenshots of the admin pages are saved in /tmp/admin-shots/ for a human to look at; no
-assertion reads them.
+With RUXGUIDE_SCREENSHOTS=1, full-page screenshots of the admin pages are saved in /tmp/admin-shots/
+for a human to look at; no assertion reads them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The hand-off code in a real browser: the QR code a phone shows and the one printed on paper both read
 back (with zbar, as a phone camera app would) as the link, and the pages with it have no axe violations.
 
-Screenshots for a human to look at are saved in /tmp/shots/.
+The QR codes read back are saved in /tmp/shots/; screenshots for a human to look at too, with
+RUXGUIDE_SCREENSHOTS=1.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """An out-of-date translation in a real browser: the admin says so beside the Chinese field (read out with
 it), and after publishing, the Chinese result page shows the current English text marked as English.
 
-Screenshots for a human to look at: /tmp/h6-outdated-field.png, /tmp/h6-outdated-option.png and
-/tmp/h6-zh-fallback.png.
+Screenshots for a human to look at, with RUXGUIDE_SCREENSHOTS=1: /tmp/h6-outdated-field.png,
+/tmp/h6-outdated-option.png and /tmp/h6-zh-fallback.png.
 """
 
 from __future__ import annotations

@@ -260,7 +260,7 @@ def keep_screenshot(target: Page | Locator, path: Path | str, *, full_page: bool
 
 
 def audit(page: Page, name: str) -> None:
-    """Run axe at each width, save a screenshot at each, then fail with every violation found."""
+    """Run axe at each width, save a screenshot at each (when asked), then fail with every violation found."""
     reports: list[str] = []
     for label, size in VIEWPORTS.items():
         page.set_viewport_size(size)
